@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each builds .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: help venv demo test test-all lint format bench clean
+
+help:
+	@echo "make demo   run a simulated episode from a command and write $(OUT)/demo.mp4"
+	@echo "make test   run the test suite (creates $(VENV) when missing)"
+	@echo "make lint   ruff + mypy"
+	@echo "make bench  environment speed benchmark (see docs/benchmarks.md)"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(OUT)
+	$(BIN)/robot-llm episode --task robot_llm/PickPlace-v0 --seed 0 --video $(OUT)/demo.mp4
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/env_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info $(OUT)
