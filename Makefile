@@ -40,8 +40,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/env_speed.py
+# The speed benchmark runs in its own venv with panda-gym beside this project, so both are
+# measured in the same run (panda-gym's declared pins are skipped: it runs on current gymnasium).
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml constraints.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c constraints.txt numpy pybullet gymnasium PyYAML opencv-python scipy
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps panda-gym==3.0.7 -e .
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/env_speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(OUT)
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info $(OUT)

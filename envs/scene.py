@@ -269,6 +269,27 @@ def _point_in_polygon(point: Sequence[float], poly: Any) -> bool:
     return inside
 
 
+def _load_yaml(text: str) -> Any:
+    """YAML with YAML 1.2 booleans: only true/false, so the field name `on` stays a string."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
     """Read and validate a scene file (.yaml, .yml or .json)."""
     p = Path(path)
@@ -280,16 +301,23 @@ def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
     except (OSError, UnicodeDecodeError) as err:
         raise SceneError(f"{source}: cannot read: {err}") from None
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
+        data = json.loads(text) if p.suffix.lower() == ".json" else _load_yaml(text)
     except Exception as err:  # the parsers' errors carry line numbers; keep them on one line
         first = " ".join(str(err).split())
         raise SceneError(f"{source}: not valid {p.suffix.lstrip('.') or 'YAML'}: {first}") from None
     return parse_scene(data, source, workspace)
+
+
+def bundled_scenes() -> dict[str, Path]:
+    """Example scene files shipped in the package (sim_assets/scenes), by name."""
+    from importlib import resources
+
+    folder = resources.files("robot_llm.sim_assets").joinpath("scenes")
+    return {
+        Path(str(f)).stem: Path(str(f))
+        for f in folder.iterdir()
+        if f.name.endswith((".yaml", ".yml", ".json"))
+    }
 
 
 def save_scene(scene: SceneSpec, path: str | Path) -> None:

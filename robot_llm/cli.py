@@ -1,0 +1,221 @@
+"""The `robot-llm` command line.
+
+Heavy modules load inside the subcommands that use them, so `robot-llm --help` is fast.
+Exit codes: 0 done, 1 the episode or check failed, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from robot_llm import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """User input the command cannot use; printed as one line, exit code 2."""
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    from robot_llm.envs import ENV_IDS
+    from robot_llm.envs.tasks import TASKS
+
+    rows = [
+        {"id": env_id, "max_episode_steps": TASKS[env_id.split("/")[1][:-3]].max_episode_steps}
+        for env_id in ENV_IDS
+    ]
+    if args.json:
+        print(json.dumps({"envs": rows}))
+    else:
+        for r in rows:
+            print(f"{r['id']:34s} max_episode_steps={r['max_episode_steps']}")
+    return EXIT_OK
+
+
+def _resolve_env_id(name: str) -> str:
+    from robot_llm.envs import ENV_IDS, env_id
+
+    candidate = name if "/" in name else env_id(name.removesuffix("-v0"))
+    if candidate not in ENV_IDS:
+        raise BadInput(f"unknown task {name!r}; known: {', '.join(ENV_IDS)}")
+    return candidate
+
+
+def _cmd_episode(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from robot_llm.envs.tabletop_env import TabletopEnv
+    from robot_llm.media import caption, write_mp4
+    from robot_llm.policies.oracle import Oracle
+
+    env_id = _resolve_env_id(args.task)
+    if args.video:
+        _check_output_path(args.video)
+    t0 = time.perf_counter()
+    env = gym.make(env_id, obs_mode="state", camera_size=(640, 480)).unwrapped
+    assert isinstance(env, TabletopEnv)
+    env.reset(seed=args.seed)
+    instruction = env.task.instruction
+    _progress(args, f"{env_id} seed {args.seed}: {instruction!r}")
+    result = Oracle(env).run(record=bool(args.video))
+    evaluation = {k: _jsonable(v) for k, v in env.evaluation.items()}
+    out: dict[str, Any] = {
+        "task": env_id,
+        "seed": args.seed,
+        "instruction": instruction,
+        "policy": "oracle",
+        "status": "done" if result.success else "failed",
+        "success": result.success,
+        "steps": result.steps,
+        "sim_seconds": result.steps / env.control_hz,
+        "evaluation": evaluation,
+        "wall_seconds": round(time.perf_counter() - t0, 3),
+    }
+    if args.video:
+        frames = [caption(f, env.task.instruction) for f in result.frames]
+        path = write_mp4(args.video, frames, fps=env.control_hz)
+        out["video"] = str(path)
+        _progress(args, f"wrote {path} ({len(frames)} frames)")
+    env.close()
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['status']}: {instruction!r} in {result.steps} steps")
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def _cmd_scene_check(args: argparse.Namespace) -> int:
+    from robot_llm.envs.scene import load_scene
+
+    scene = load_scene(args.file)
+    if args.json:
+        print(json.dumps({"file": args.file, "valid": True, **scene.to_dict()}))
+    else:
+        print(f"{args.file}: {len(scene)} objects: {', '.join(scene.ids)}")
+    return EXIT_OK
+
+
+def _cmd_scene_list(args: argparse.Namespace) -> int:
+    from robot_llm.envs.scene import bundled_scenes
+
+    scenes = {name: str(path) for name, path in sorted(bundled_scenes().items())}
+    if args.json:
+        print(json.dumps({"scenes": scenes}))
+    else:
+        for name, path in scenes.items():
+            print(f"{name:20s} {path}")
+    return EXIT_OK
+
+
+def _cmd_scene_render(args: argparse.Namespace) -> int:
+    import cv2
+
+    from robot_llm.envs.scene import load_scene
+    from robot_llm.envs.world import TabletopWorld
+
+    _check_output_path(args.out)
+    scene = load_scene(args.file)
+    world = TabletopWorld()
+    world.build(scene)
+    frame = world.render_main()
+    if not cv2.imwrite(args.out, frame.rgb[:, :, ::-1]):
+        raise BadInput(f"{args.out}: cannot write an image there")
+    world.close()
+    print(args.out)
+    return EXIT_OK
+
+
+def _check_output_path(path: str) -> None:
+    """Fail before any work when an output file cannot be created."""
+    from pathlib import Path
+
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise BadInput(f"{path}: folder {parent} does not exist")
+
+
+def _jsonable(v: Any) -> Any:
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def _progress(args: argparse.Namespace, message: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="robot-llm",
+        description="Natural-language control of robot arms in simulation and on hardware.",
+    )
+    parser.add_argument("--version", action="version", version=f"robot-llm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("envs", help="list the gymnasium task ids")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_envs)
+
+    p = sub.add_parser(
+        "episode",
+        help="run one scripted (oracle) task episode in simulation, optionally recording video",
+    )
+    p.add_argument("--task", required=True, help="task id, e.g. robot_llm/PickPlace-v0")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--video", metavar="FILE", help="write the main camera to this mp4 file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=_cmd_episode)
+
+    scene = sub.add_parser("scene", help="check or render a scene file")
+    scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)
+    p = scene_sub.add_parser("list", help="list the example scene files shipped with the package")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_scene_list)
+    p = scene_sub.add_parser("check", help="validate a scene file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_scene_check)
+    p = scene_sub.add_parser("render", help="render a scene file's main camera view to an image")
+    p.add_argument("file")
+    p.add_argument("--out", required=True, help="image file to write (.png)")
+    p.set_defaults(handler=_cmd_scene_render)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except BadInput as err:
+        print(f"robot-llm: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, OSError) as err:  # scene errors, media errors and other bad input
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"robot-llm: error: {first}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("robot-llm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
