@@ -21,6 +21,7 @@ from gymnasium import spaces
 from robot_llm.envs.arm import POSTURE_GAIN
 from robot_llm.envs.camera import CameraSpec
 from robot_llm.envs.object_state import ObjectState
+from robot_llm.envs.rotations import tool_orientation, tool_yaw
 from robot_llm.envs.tasks import make_task
 from robot_llm.envs.tasks.base import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LENGTH, Task
 from robot_llm.envs.world import MAIN_CAMERA, PHYSICS_HZ, TabletopWorld
@@ -39,30 +40,6 @@ OBS_MODES: Final = ("rgbd", "state")
 # Observation bounds; values are clipped into them (objects rest on the floor at worst).
 JOINT_VEL_BOUND: Final = 20.0
 POSE_BOUND: Final = 5.0
-
-
-def _yaw_quat(yaw: float) -> np.ndarray:
-    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
-
-
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ]
-    )
-
-
-def _tool_yaw(quat: np.ndarray, down: np.ndarray) -> float:
-    """Yaw about +z that turns the straight-down tool orientation into `quat`."""
-    inv_down = np.array([-down[0], -down[1], -down[2], down[3]])
-    x, y, z, w = _quat_mul(quat, inv_down)
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def _display_available() -> bool:
@@ -150,7 +127,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         pos, quat = arm.ee_pose()
         self._ee_down = np.asarray(arm.description.ee_down)
         self._target_pos = pos.copy()
-        self._target_yaw = _tool_yaw(quat, self._ee_down)
+        self._target_yaw = tool_yaw(quat, self._ee_down)
         self._gripper = 1.0
         self._steps = 0
         self._frame_step = -1
@@ -176,7 +153,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         target = np.minimum(np.maximum(target, ee_pos - MAX_TARGET_LEAD), ee_pos + MAX_TARGET_LEAD)
         self._target_pos = np.minimum(np.maximum(target, _EE_LOW), _EE_HIGH)
         self._target_yaw = math.remainder(self._target_yaw + a[3] * self.max_rotation, 2 * math.pi)
-        orientation = _quat_mul(_yaw_quat(self._target_yaw), self._ee_down)
+        orientation = tool_orientation(self._target_yaw, self._ee_down)
         # Null-space posture correction every few steps keeps the per-step cost low.
         posture = POSTURE_GAIN if self._steps % POSTURE_EVERY == 0 else 0.0
         arm.command_joints(arm.solve_ik(self._target_pos, orientation, posture_gain=posture))
