@@ -122,7 +122,9 @@ def _parse_number(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _parse_object(raw: Any, index: int, source: str, taken: set[str]) -> ObjectSpec:
+def _parse_object(
+    raw: Any, index: int, source: str, taken: set[str], reserved: set[str]
+) -> ObjectSpec:
     where = f"object {index}"
     if not isinstance(raw, Mapping):
         raise _fail(source, where, f"expected a mapping, got {type(raw).__name__}")
@@ -155,7 +157,7 @@ def _parse_object(raw: Any, index: int, source: str, taken: set[str]) -> ObjectS
         raise _fail(source, where, f"field 'on': expected an object id, got {on!r}")
     object_id = raw.get("id")
     if object_id is None:
-        object_id = _auto_id(f"{color}_{kind}", taken)
+        object_id = _auto_id(f"{color}_{kind}", taken | reserved)
     elif not isinstance(object_id, str) or not object_id.strip():
         raise _fail(source, where, f"field 'id': expected a non-empty string, got {object_id!r}")
     elif object_id in taken:
@@ -186,12 +188,16 @@ def parse_scene(data: Any, source: str = "<scene>", workspace: Workspace = WORKS
             raise _fail(source, "top level", "missing field 'objects'")
         name = str(data.get("name", ""))
         data = data["objects"]
+    if data is None:
+        raise _fail(source, "top level", "the file is empty; expected a list of objects")
     if not isinstance(data, list):
         raise _fail(source, "top level", f"expected a list of objects, got {type(data).__name__}")
     if not data:
         raise _fail(source, "top level", "the scene has no objects")
     taken: set[str] = set()
-    objects = tuple(_parse_object(raw, i, source, taken) for i, raw in enumerate(data))
+    # Ids the file names win: an object without an id never takes one a later object names.
+    reserved = {o["id"] for o in data if isinstance(o, Mapping) and isinstance(o.get("id"), str)}
+    objects = tuple(_parse_object(raw, i, source, taken, reserved) for i, raw in enumerate(data))
     try:
         return SceneSpec(objects, name=name, workspace=workspace)
     except SceneError as err:
@@ -287,7 +293,7 @@ def _load_yaml(text: str) -> Any:
         re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
         list("tTfF"),
     )
-    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(text, Loader=Loader)  # safe: Loader is a SafeLoader subclass
 
 
 def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
@@ -303,7 +309,7 @@ def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else _load_yaml(text)
     except Exception as err:  # the parsers' errors carry line numbers; keep them on one line
-        first = " ".join(str(err).split())
+        first = " ".join(str(err).split()).replace('in "<unicode string>", ', "")
         raise SceneError(f"{source}: not valid {p.suffix.lstrip('.') or 'YAML'}: {first}") from None
     return parse_scene(data, source, workspace)
 

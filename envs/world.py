@@ -34,9 +34,11 @@ MAIN_CAMERA_EYE = np.array([0.20, 0.0, 1.20])
 MAIN_CAMERA_TARGET = np.array([0.50, 0.0, 0.0])
 MAIN_CAMERA = CameraSpec("main", 640, 480, fov_y_deg=33.0, near=0.1, far=2.5)
 WRIST_CAMERA = CameraSpec("wrist", 320, 240, fov_y_deg=60.0, near=0.02, far=1.5)
-# Wrist camera: on the hand, beside the fingers, looking along the tool axis.
+# Wrist camera: on the side of the hand, 5 cm off the tool axis across the fingers' travel
+# (hand x, not y: a camera on the fingers' axis sees a finger fill the middle of its image),
+# looking along the tool axis.
 WRIST_CAMERA_OFFSET = np.array(
-    [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.055], [0.0, 0.0, 1.0, 0.02], [0.0, 0.0, 0.0, 1.0]]
+    [[1.0, 0.0, 0.0, 0.05], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.02], [0.0, 0.0, 0.0, 1.0]]
 )
 
 
@@ -169,7 +171,13 @@ class TabletopWorld:
         return out
 
     def save_state(self) -> int:
-        """Snapshot positions and velocities of everything (see `restore_state`)."""
+        """Snapshot positions and velocities of everything (see `restore_state`).
+
+        Restoring gives back exactly these poses, but stepping on from a restored snapshot is not
+        bit-identical to the first time once objects touch a bowl or tray: Bullet leaves the
+        contact cache of compound shapes out of the snapshot (bulletphysics/bullet3#4387).
+        Rebuild from the scene for exact replays.
+        """
         return int(p.saveState(physicsClientId=self.client))
 
     def restore_state(self, state_id: int) -> None:

@@ -24,6 +24,7 @@ class RobotLimits:
     workspace_max: tuple[float, float, float] = (0.80, 0.45, 0.60)
     max_ee_speed: float = DEFAULT_MAX_EE_SPEED  # m/s
     max_yaw_rate: float = 3.0  # rad/s
+    max_joint_speed: float = 1.0  # rad/s per joint for joint-position commands
 
 
 @dataclass(frozen=True)

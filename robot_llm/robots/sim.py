@@ -159,6 +159,13 @@ class SimRobot:
             q_lim = np.clip(q, arm.limits.lower, arm.limits.upper)
             if not np.allclose(q_lim, q):
                 clipped.append("joint_limits")
+            # A far joint target would make the position motors slam: step toward it instead.
+            current, _, _ = arm.proprioception()
+            max_step = self.limits.max_joint_speed / self.control_hz
+            step = q_lim - current
+            if np.abs(step).max() > max_step:
+                q_lim = current + step * (max_step / np.abs(step).max())
+                clipped.append("joint_speed")
             arm.command_joints(q_lim)
             self._gripper = min(max(float(gripper), 0.0), 1.0)
             arm.command_gripper(self._gripper)
