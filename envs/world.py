@@ -175,7 +175,7 @@ class TabletopWorld:
 
         Restoring gives back exactly these poses, but stepping on from a restored snapshot is not
         bit-identical to the first time once objects touch a bowl or tray: Bullet leaves the
-        contact cache of compound shapes out of the snapshot (bulletphysics/bullet3#4387).
+        contact cache of compound shapes out of the snapshot.
         Rebuild from the scene for exact replays.
         """
         return int(p.saveState(physicsClientId=self.client))
