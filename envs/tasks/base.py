@@ -60,9 +60,11 @@ class Task(ABC):
         """Privileged solution from ground-truth poses, for tests, demos and ablations.
 
         A list of operations: {"op": "pick_place", "object": id, "target": [x, y, z], "yaw": rad}
-        (z is where the object's bottom goes; yaw optional) or {"op": "push", "object": id,
-        "target": [x, y]}. Multi-stage tasks return the operations of the current stage.
-        An empty list means nothing is left to do.
+        (z is where the object's bottom goes; yaw optional; an optional "hand_yaw" fixes the
+        hand's yaw at the place, modulo half a turn, so the fingers open along (-sin, cos) of
+        it, clear of neighbours) or {"op": "push", "object": id, "target": [x, y]}.
+        Multi-stage tasks return the operations of the current stage. An empty list means
+        nothing is left to do. The Oracle executes the first operation and asks again.
         """
         raise NotImplementedError(f"{self.name} has no oracle plan")
 
