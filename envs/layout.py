@@ -51,6 +51,17 @@ def place_objects(
     raise LayoutError(f"no collision-free layout for {len(objects)} objects after {restarts} tries")
 
 
+def _bounding_circle(poly: np.ndarray) -> tuple[float, float, float]:
+    cx, cy = poly.mean(axis=0).tolist()
+    r = float(np.hypot(poly[:, 0] - cx, poly[:, 1] - cy).max())
+    return (cx, cy, r)
+
+
+def _circles_meet(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    """A cheap pre-test: polygons whose bounding circles are apart cannot overlap."""
+    return math.hypot(a[0] - b[0], a[1] - b[1]) < a[2] + b[2]
+
+
 def _area(o: ObjectSpec) -> float:
     poly = footprint(o.kind, o.size, (0.0, 0.0), 0.0)
     x, y = poly[:, 0], poly[:, 1]
@@ -67,6 +78,7 @@ def _place_once(
 ) -> list[ObjectSpec]:
     placed: list[ObjectSpec] = list(fixed)
     polys = [_grown(footprint(o.kind, o.size, o.position, o.yaw), CLEARANCE) for o in fixed]
+    circles = [_bounding_circle(q) for q in polys]
     out: list[ObjectSpec] = []
     x0, x1 = workspace.x[0] + EDGE_MARGIN, workspace.x[1] - EDGE_MARGIN
     y0, y1 = workspace.y[0] + EDGE_MARGIN, workspace.y[1] - EDGE_MARGIN
@@ -81,9 +93,14 @@ def _place_once(
             if not polygon_inside_box(poly, (x0, x1), (y0, y1)):
                 continue
             grown = _grown(poly, CLEARANCE)
-            if any(polygons_overlap(grown, q) for q in polys):
+            circle = _bounding_circle(grown)
+            if any(
+                _circles_meet(circle, c) and polygons_overlap(grown, q)
+                for q, c in zip(polys, circles, strict=True)
+            ):
                 continue
             polys.append(grown)
+            circles.append(circle)
             new = ObjectSpec(obj.id, obj.kind, obj.color, obj.size, pos, yaw, None)
             placed.append(new)
             placed_by_id[new.id] = new

@@ -30,3 +30,17 @@ class ObjectState(NamedTuple):
         """Angle between the object's z axis and the table normal, radians."""
         x, y, _, _ = self.orientation.tolist()
         return math.acos(min(max(1.0 - 2.0 * (x * x + y * y), -1.0), 1.0))
+
+    @property
+    def face_tilt(self) -> float:
+        """Angle between the table normal and the nearest of the object's six face normals.
+
+        For a cube every face is alike: a block lying on its side is flat on the table.
+        """
+        x, y, z, w = self.orientation.tolist()
+        # The world z components of the object's x, y and z axes (third row of its rotation).
+        zx = 2.0 * (x * z - w * y)
+        zy = 2.0 * (y * z + w * x)
+        zz = 1.0 - 2.0 * (x * x + y * y)
+        best = max(abs(zx), abs(zy), abs(zz))
+        return math.acos(min(best, 1.0))

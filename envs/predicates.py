@@ -81,7 +81,9 @@ def _local_xy(point: np.ndarray, frame: ObjectState) -> tuple[float, float]:
 
 
 def upright(s: ObjectState) -> bool:
-    return s.tilt <= TILT_TOLERANCE
+    """Flat on a face: for blocks (cubes) any face, for other kinds their base."""
+    tilt = s.face_tilt if s.spec.kind == "block" else s.tilt
+    return tilt <= TILT_TOLERANCE
 
 
 def on_table(s: ObjectState) -> bool:
