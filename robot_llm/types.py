@@ -36,7 +36,11 @@ class SchemaError(ValueError):
 # -- arrays ---------------------------------------------------------------------------------------
 def array_to_dict(a: np.ndarray) -> dict[str, Any]:
     a = np.ascontiguousarray(a)
-    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode()}
+    return {
+        "dtype": str(a.dtype),
+        "shape": list(a.shape),
+        "data": base64.b64encode(a.tobytes()).decode(),
+    }
 
 
 def array_from_dict(d: Mapping[str, Any]) -> np.ndarray:
@@ -241,11 +245,11 @@ class Subgoal:
             if v is None:
                 return None
             if not isinstance(v, list | tuple) or len(v) not in n:
-                raise SchemaError(f"{where}: field {key!r} must be a list of {n} numbers")
-            try:
-                out = tuple(float(x) for x in v)
-            except (TypeError, ValueError):
-                raise SchemaError(f"{where}: field {key!r} must hold numbers") from None
+                count = " or ".join(str(k) for k in n)
+                raise SchemaError(f"{where}: field {key!r} must be a list of {count} numbers")
+            if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+                raise SchemaError(f"{where}: field {key!r} must hold numbers")
+            out = tuple(float(x) for x in v)
             if not all(math.isfinite(x) for x in out):
                 raise SchemaError(f"{where}: field {key!r} must hold finite numbers")
             return out
@@ -274,7 +278,10 @@ class Subgoal:
                 pose=point("pose", (3, 4)),
             )
         except SchemaError as err:
-            raise SchemaError(f"{where}: {err}") from None
+            message = str(err)
+            if message.startswith(where):
+                raise
+            raise SchemaError(f"{where}: {message}") from None
 
 
 _SUBGOAL_KEYS = {"skill", "object", "on", "in", "at", "to", "direction", "distance", "pose"}
@@ -384,7 +391,10 @@ def plan_result_from_dict(d: Mapping[str, Any]) -> PlanResult:
     if not isinstance(d, Mapping):
         raise SchemaError(f"plan result: expected an object, got {type(d).__name__}")
     kind = d.get("type")
-    command, planner = str(d.get("command", "")), str(d.get("planner", ""))
+    command, planner = d.get("command", ""), d.get("planner", "")
+    for name, value in (("command", command), ("planner", planner)):
+        if not isinstance(value, str):
+            raise SchemaError(f"{kind or 'plan result'}: field {name!r} must be a string")
     if kind == "plan":
         version = d.get("version", PLAN_SCHEMA_VERSION)
         if version != PLAN_SCHEMA_VERSION:

@@ -1,0 +1,663 @@
+"""Clauses: the action word of a step, and where the object should go.
+
+`find_verb` names the action a clause starts with (the verb table below is the list of
+paraphrases the rule planner knows); `parse_dest` reads a destination ("into the green bowl",
+"to the far left corner", "10 cm to the left", "next to the tray").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from robot_llm.planning.lexicon import DIRECTION_WORDS, REGION_PHRASES
+from robot_llm.planning.refs import NEAR_WORDS, Ref, parse_np
+
+# (words, action). Longer phrases first where they share a first word.
+VERBS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
+    (("pick", "up"), "pick"),
+    (("pick",), "pick"),
+    (("grab",), "pick"),
+    (("grasp",), "pick"),
+    (("lift", "up"), "pick"),
+    (("lift",), "pick"),
+    (("hold",), "pick"),
+    (("raise",), "pick"),
+    (("take", "apart"), "unstack"),
+    (("take", "down"), "unstack"),
+    (("take",), "take"),
+    (("get",), "take"),
+    (("fetch",), "take"),
+    (("collect",), "take"),
+    (("retrieve",), "take"),
+    (("put", "away"), "away"),
+    (("put", "back"), "put"),
+    (("put", "down"), "put"),
+    (("set", "down"), "put"),
+    (("put",), "put"),
+    (("place",), "put"),
+    (("drop", "off"), "put"),
+    (("drop",), "put"),
+    (("set",), "put"),
+    (("lay",), "put"),
+    (("lower",), "put"),
+    (("move",), "put"),
+    (("bring",), "put"),
+    (("transfer",), "put"),
+    (("carry",), "put"),
+    (("relocate",), "put"),
+    (("deposit",), "put"),
+    (("load",), "put"),
+    (("insert",), "put"),
+    (("return",), "put"),
+    (("position",), "put"),
+    (("reposition",), "put"),
+    (("stick",), "put"),
+    (("pop",), "put"),
+    (("rebuild",), "put"),
+    (("solve",), "put"),
+    (("remove",), "remove"),
+    (("unload",), "remove"),
+    (("push",), "push"),
+    (("slide",), "push"),
+    (("nudge",), "push"),
+    (("shove",), "push"),
+    (("scoot",), "push"),
+    (("drag",), "push"),
+    (("shift",), "push"),
+    (("bump",), "push"),
+    (("sweep",), "push"),
+    (("stack",), "stack"),
+    (("pile",), "stack"),
+    (("build",), "build"),
+    (("make",), "build"),
+    (("construct",), "build"),
+    (("form",), "build"),
+    (("create",), "build"),
+    (("assemble",), "build"),
+    (("erect",), "build"),
+    (("unstack",), "unstack"),
+    (("dismantle",), "unstack"),
+    (("disassemble",), "unstack"),
+    (("sort",), "sort"),
+    (("organize",), "sort"),
+    (("organise",), "sort"),
+    (("group",), "sort"),
+    (("match",), "sort"),
+    (("separate",), "sort"),
+    (("clear",), "clear"),
+    (("tidy", "up"), "clear"),
+    (("tidy",), "clear"),
+    (("clean", "up"), "clear"),
+    (("clean",), "clear"),
+    (("declutter",), "clear"),
+    (("empty",), "empty"),
+    (("go", "back", "home"), "home"),
+    (("go", "back", "to", "home"), "home"),
+    (("go", "home"), "home"),
+    (("go", "to", "home"), "home"),
+    (("return", "home"), "home"),
+    (("return", "to", "home"), "home"),
+    (("home",), "home"),
+    (("reset",), "home"),
+    (("park",), "home"),
+    (("retract",), "home"),
+    (("go", "back", "to", "the", "start"), "home"),
+    (("go", "to"), "arm"),
+    (("go", "over"), "arm"),
+    (("go", "above"), "arm"),
+    (("move", "to"), "arm"),
+    (("move", "over"), "arm"),
+    (("move", "above"), "arm"),
+    (("open",), "open"),
+    (("close",), "close"),
+    (("release",), "release"),
+    (("let", "go"), "release"),
+    (("swap",), "swap"),
+    (("switch",), "swap"),
+    (("exchange",), "swap"),
+    (("wait",), "wait"),
+    (("hang", "on"), "wait"),
+    (("do", "nothing"), "wait"),
+    (("cancel",), "cancel"),
+    (("never", "mind"), "cancel"),
+    (("nevermind",), "cancel"),
+    (("forget", "it"), "cancel"),
+    (("undo",), "unsupported"),
+)
+# Verbs of things this robot does not do (safety verbs are the gate's, not listed here).
+UNSUPPORTED: Final = frozenset(
+    {
+        "rotate",
+        "turn",
+        "spin",
+        "flip",
+        "twist",
+        "paint",
+        "color",
+        "colour",
+        "cut",
+        "pour",
+        "fill",
+        "wash",
+        "wipe",
+        "fold",
+        "draw",
+        "write",
+        "wave",
+        "point",
+        "count",
+        "describe",
+        "tell",
+        "show",
+        "find",
+        "look",
+        "see",
+        "say",
+        "sing",
+        "dance",
+        "cook",
+        "eat",
+        "juggle",
+        "balance",
+        "line",
+        "align",
+        "arrange",
+        "spread",
+        "scatter",
+        "shuffle",
+        "roll",
+        "tilt",
+        "shake",
+        "squeeze",
+        "play",
+        "open",
+        "stand",
+        "lean",
+        "hide",
+        "cover",
+        "copy",
+        "duplicate",
+        "what",
+        "where",
+        "how",
+        "why",
+        "is",
+        "are",
+        "do",
+        "does",
+        "can",
+    }
+)
+ARM_WORDS: Final = frozenset(
+    {"arm", "hand", "gripper", "end-effector", "effector", "claw", "tool", "fingers", "wrist"}
+)
+
+
+_VERBS_BY_FIRST: Final[dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+for _words, _action in VERBS:
+    _VERBS_BY_FIRST.setdefault(_words[0], []).append((_words, _action))
+HOME_WORDS: Final = frozenset({"home", "start", "starting", "rest", "ready"})
+
+
+def find_verb(tokens: Sequence[str]) -> tuple[str, int] | None:
+    """(action, number of tokens) for the verb phrase a clause starts with (longest match)."""
+    if tokens[:1] and tokens[0] in ("go", "return", "head", "move", "get", "come"):
+        # "go back to the home position", "return to the start": home
+        for k in range(1, min(len(tokens), 6)):
+            if tokens[k] in HOME_WORDS:
+                k += 1
+                while k < len(tokens) and tokens[k] in ("position", "pose", "configuration"):
+                    k += 1
+                head = tokens[1 : tokens.index(next(w for w in tokens[1:] if w in HOME_WORDS))]
+                if all(w in ("back", "to", "the", "your", "its", "home") for w in head):
+                    return "home", k
+    best: tuple[str, int] | None = None
+    for words, action in _VERBS_BY_FIRST.get(tokens[0] if tokens else "", ()):
+        if tuple(tokens[: len(words)]) == words and (best is None or len(words) > best[1]):
+            best = (action, len(words))
+    return best
+
+
+def starts_action(tokens: Sequence[str]) -> bool:
+    """Whether a clause begins with an action word (known or not)."""
+    if not tokens:
+        return False
+    if find_verb(tokens) is not None:
+        return tokens[0] not in ("home",) or len(tokens) == 1
+    return tokens[0] in UNSUPPORTED and tokens[0] not in ("is", "are", "do", "does", "can")
+
+
+# -- destinations --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dest:
+    """Where a clause sends its object.
+
+    kind: on | in | to | toward | side | near | between | region | direction | point | table |
+    down | back | away | off_table | arm
+    """
+
+    kind: str
+    refs: tuple[Ref, ...] = ()
+    region: str | None = None
+    direction: str | None = None
+    side: str | None = None  # left_of | right_of | behind | in_front
+    point: tuple[float, float] | None = None
+
+
+ON_TOP: Final = ("<top>",)  # "put it on top": on the block named before this clause
+TOGETHER: Final = (
+    ["next", "to", "each", "other"],
+    ["next", "to", "one", "another"],
+    ["beside", "each", "other"],
+    ["near", "each", "other"],
+    ["close", "to", "each", "other"],
+    ["side", "by", "side"],
+    ["together"],
+    ["close", "together"],
+)
+_SPOT_FOLLOW: Final = frozenset(
+    {"between", "next", "beside", "near", "behind", "left", "right", "in", "on", "to", "where"}
+)
+OFF_TABLE: Final = (
+    ("off", "the", "table"),
+    ("onto", "the", "floor"),
+    ("on", "the", "floor"),
+    ("to", "the", "floor"),
+    ("on", "the", "ground"),
+    ("off", "the", "edge"),
+    ("outside", "the", "workspace"),
+    ("out", "of", "the", "workspace"),
+    ("out", "of", "reach"),
+    ("off", "the", "workspace"),
+    ("beyond", "the", "table"),
+    ("beyond", "the", "workspace"),
+    ("off", "the", "side"),
+)
+TABLE_WORDS: Final = (
+    ("down", "on", "the", "table"),
+    ("back", "on", "the", "table"),
+    ("on", "the", "table"),
+    ("onto", "the", "table"),
+    ("on", "to", "the", "table"),
+    ("on", "the", "table", "surface"),
+    ("down", "on", "the", "table"),
+    ("on", "the", "table", "top"),
+    ("on", "the", "tabletop"),
+    ("to", "the", "table"),
+)
+BACK_WORDS: Final = (
+    ("back", "where", "it", "was"),
+    ("back", "to", "where", "it", "was"),
+    ("back", "where", "it", "came", "from"),
+    ("where", "it", "was"),
+    ("back", "in", "its", "place"),
+    ("back", "to", "its", "place"),
+    ("back", "to", "its", "original", "position"),
+    ("back", "to", "its", "original", "place"),
+    ("back", "to", "its", "spot"),
+    ("back", "to", "where", "it", "started"),
+    ("to", "where", "it", "was"),
+    ("to", "where", "it", "came", "from"),
+    ("to", "its", "original", "position"),
+    ("to", "its", "original", "place"),
+    ("to", "its", "place"),
+    ("to", "its", "spot"),
+    ("back",),
+)
+SIDE_WORDS: Final = (
+    (("to", "the", "left", "of"), "left_of"),
+    (("on", "the", "left", "of"), "left_of"),
+    (("on", "the", "left", "side", "of"), "left_of"),
+    (("left", "of"), "left_of"),
+    (("to", "the", "right", "of"), "right_of"),
+    (("on", "the", "right", "of"), "right_of"),
+    (("on", "the", "right", "side", "of"), "right_of"),
+    (("right", "of"), "right_of"),
+    (("behind",), "behind"),
+    (("in", "back", "of"), "behind"),
+    (("in", "front", "of"), "in_front"),
+)
+TARGET_WORDS: Final = (
+    (("on", "top", "of"), "on"),
+    (("on", "to"), "on"),
+    (("onto",), "on"),
+    (("atop",), "on"),
+    (("on",), "on"),
+    (("over", "to"), "to"),
+    (("over",), "on"),
+    (("above",), "on"),
+    (("into",), "in"),
+    (("in", "to"), "in"),
+    (("inside", "of"), "in"),
+    (("inside",), "in"),
+    (("in",), "in"),
+    (("back", "into"), "in"),
+    (("down", "on"), "on"),
+    (("down", "onto"), "on"),
+    (("down", "in"), "in"),
+    (("down", "into"), "in"),
+    (("back", "in"), "in"),
+    (("back", "on"), "on"),
+    (("back", "onto"), "on"),
+    (("back", "to"), "to"),
+    (("all", "the", "way", "to"), "to"),
+    (("up", "to"), "to"),
+    (("towards",), "toward"),
+    (("toward",), "toward"),
+    (("to",), "to"),
+)
+DIRECTION_PREFIXES: Final = (
+    ("all", "the", "way", "to", "the"),
+    ("over", "to", "the"),
+    ("to", "the"),
+    ("towards", "the"),
+    ("toward", "the"),
+    ("over",),
+)
+FAR_AS: Final = (
+    ("as", "far", "as", "possible"),
+    ("as", "far", "as", "you", "can"),
+    ("as", "far", "as", "it", "goes"),
+)
+DEST_FIRST: Final = frozenset(
+    {w[0] for w, _ in TARGET_WORDS}
+    | {w[0] for w, _ in SIDE_WORDS}
+    | {w[0] for w in NEAR_WORDS}
+    | {w[0] for w in OFF_TABLE}
+    | {w[0] for w in TABLE_WORDS}
+    | {w[0] for w in BACK_WORDS}
+    | set(DIRECTION_WORDS)
+    | {"between", "at", "down", "away", "<point>", "all", "as", "toward", "towards", "over"}
+    | {"until", "till", "so", "together", "side", "close"}
+)
+
+
+def _is(tokens: Sequence[str], words: Sequence[str]) -> bool:
+    return list(tokens[: len(words)]) == list(words)
+
+
+def parse_dest(
+    tokens: Sequence[str], ids: frozenset[str], point: tuple[float, float] | None = None
+) -> Dest | None:
+    """A destination phrase that uses every token, or None."""
+    t = [w for w in tokens if w not in (",",)]
+    if not t:
+        return None
+    words: tuple[str, ...]
+    prep: tuple[str, ...]
+    if "<point>" in t:
+        rest = [w for w in t if w not in ("at", "to", "on", "<point>", "position", "the", "point")]
+        return Dest("point", point=point) if not rest and point is not None else None
+    for words in OFF_TABLE:
+        if _is(t, words):
+            return Dest("off_table")
+    if t in (["down"], ["away"]):
+        return Dest(t[0])
+    for words in TABLE_WORDS:
+        if t == list(words):
+            return Dest("table")
+    if t in TOGETHER:
+        return Dest("together")
+    for words in BACK_WORDS:
+        if t == list(words):
+            return Dest("back")
+    if t[0] in ("down", "over") and len(t) > 1:  # "put it down next to the bowl"
+        return parse_dest(t[1:], ids, point)
+    for spot_prep in ("to", "at", "in", "on", "into", "onto"):
+        for noun in ("spot", "place", "position", "point", "space", "area"):
+            if t[:3] == [spot_prep, "the", noun] and len(t) > 3 and t[3] in _SPOT_FOLLOW:
+                return parse_dest(t[3:], ids, point)  # "to the spot between the bowls"
+    for lead in (
+        ["until", "it", "is"],
+        ["till", "it", "is"],
+        ["so", "that", "it", "is"],
+        ["so", "it", "is"],
+        ["until", "it", "sits"],
+        ["until", "it", "touches"],
+    ):
+        if t[: len(lead)] == lead and len(t) > len(lead):  # "slide it over until it is beside X"
+            rest = t[len(lead) :]
+            if lead[-1] == "touches":
+                rest = ["next", "to", *rest]
+            return parse_dest(rest, ids, point)
+    if t in (["on", "top"], ["on", "the", "top"], ["at", "the", "top"], ["on", "top", "of", "it"]):
+        return Dest("on", (Ref(words=ON_TOP, quant="it"),))  # on the block just named
+    # directions: "left", "to the left", "forward", "back toward the robot", "as far left as ..."
+    d = _direction(t)
+    if d is not None:
+        return d
+    # regions: "to the far left corner", "in the middle of the table", "at the back"
+    for prep in (
+        ("all", "the", "way", "to"),
+        ("over", "to"),
+        ("to",),
+        ("into",),
+        ("in",),
+        ("at",),
+        ("on",),
+        ("onto",),
+        ("toward",),
+        ("towards",),
+        ("over", "in"),
+        ("over", "at"),
+    ):
+        if _is(t, prep):
+            rest = t[len(prep) :]
+            if rest[:1] == ["the"]:
+                rest = rest[1:]
+            for tail in (
+                ["of", "the", "table"],
+                ["of", "the", "workspace"],
+                ["of", "the", "tabletop"],
+            ):
+                if rest[-3:] == tail:
+                    rest = rest[:-3]
+            phrase = " ".join(rest)
+            if phrase in (
+                "a corner",
+                "corner",
+                "nearest corner",
+                "closest corner",
+                "a nearby corner",
+            ):
+                return Dest("region", region="corner")  # the corner nearest the object
+            if phrase in REGION_PHRASES:
+                if phrase in ("back",) and prep == ("to",) and len(t) == 2:
+                    continue
+                return Dest("region", region=REGION_PHRASES[phrase])
+    for words, side in SIDE_WORDS:
+        if _is(t, words):
+            ref = parse_np(t[len(words) :], ids)
+            return Dest("side", (ref,), side=side) if ref else None
+    if t[0] == "between" or _is(t, ["in", "between"]):
+        rest = t[1:] if t[0] == "between" else t[2:]
+        for k, w in enumerate(rest):
+            if w == "and":
+                a, b = parse_np(rest[:k], ids), parse_np(rest[k + 1 :], ids)
+                if a and b:
+                    return Dest("between", (a, b))
+        both = parse_np(rest, ids)  # "between the two bowls"
+        return Dest("between", (both,)) if both is not None and both.many else None
+    for words in NEAR_WORDS:
+        if _is(t, words):
+            ref = parse_np(t[len(words) :], ids)
+            return Dest("near", (ref,)) if ref else None
+    for words, kind in TARGET_WORDS:
+        if _is(t, words):
+            ref = parse_np(t[len(words) :], ids)
+            if ref is None:
+                continue
+            return Dest(kind, (ref,))
+    return None
+
+
+def _direction(t: list[str]) -> Dest | None:
+    for far in FAR_AS:
+        if len(t) > len(far) and t[-len(far) :] == list(far):
+            core = t[: -len(far)]
+            if core[:1] == ["as"]:
+                core = core[1:]
+            if core[:1] == ["far"]:
+                core = core[1:]
+            if len(core) == 1 and core[0] in ("left", "right"):
+                return Dest("region", region=core[0])
+    if t[:4] == ["all", "the", "way", "to"] and t[-1] in ("left", "right") and len(t) <= 6:
+        return Dest("region", region=t[-1])
+    core_t = t[1:] if t[:1] in (["closer"], ["nearer"], ["back"]) else t
+    if core_t in (
+        ["toward", "the", "robot"],
+        ["towards", "the", "robot"],
+        ["toward", "you"],
+        ["towards", "you"],
+        ["to", "the", "robot"],
+        ["to", "you"],
+        ["to", "the", "base"],
+    ):
+        return Dest("direction", direction="back")
+    if t in (
+        ["away", "from", "the", "robot"],
+        ["away", "from", "you"],
+        ["farther", "from", "the", "robot"],
+        ["further", "from", "the", "robot"],
+        ["farther", "away"],
+        ["further", "away"],
+    ):
+        return Dest("direction", direction="forward")
+    core = t
+    for prefix in DIRECTION_PREFIXES:
+        if _is(t, prefix) and len(t) > len(prefix):
+            core = t[len(prefix) :]
+            break
+    if len(core) == 1 and core[0] in DIRECTION_WORDS:
+        if core is not t and core[0] in ("back",) and t[:2] == ["to", "the"]:
+            return None  # "to the back" is the far side of the table
+        return Dest("direction", direction=DIRECTION_WORDS[core[0]])
+    return None
+
+
+def dest_starts(tokens: Sequence[str]) -> list[int]:
+    """Indexes where a destination phrase may begin."""
+    return [i for i, w in enumerate(tokens) if w in DEST_FIRST and i > 0]
+
+
+# -- orders --------------------------------------------------------------------------------------
+ORDERS: Final = (
+    (("from", "the", "smallest", "to", "the", "largest"), "size_asc"),
+    (("from", "the", "smallest", "to", "the", "biggest"), "size_asc"),
+    (("from", "smallest", "to", "largest"), "size_asc"),
+    (("from", "smallest", "to", "biggest"), "size_asc"),
+    (("from", "small", "to", "large"), "size_asc"),
+    (("from", "small", "to", "big"), "size_asc"),
+    (("smallest", "to", "largest"), "size_asc"),
+    (("smallest", "to", "biggest"), "size_asc"),
+    (("in", "increasing", "size"), "size_asc"),
+    (("in", "order", "of", "increasing", "size"), "size_asc"),
+    (("in", "order", "of", "size"), "size_asc"),
+    (("by", "size"), "size_asc"),
+    (("smallest", "first"), "size_asc"),
+    (("starting", "with", "the", "smallest"), "size_asc"),
+    (("starting", "with", "the", "smallest", "one"), "size_asc"),
+    (("from", "the", "largest", "to", "the", "smallest"), "size_desc"),
+    (("from", "the", "biggest", "to", "the", "smallest"), "size_desc"),
+    (("from", "largest", "to", "smallest"), "size_desc"),
+    (("from", "biggest", "to", "smallest"), "size_desc"),
+    (("from", "large", "to", "small"), "size_desc"),
+    (("from", "big", "to", "small"), "size_desc"),
+    (("largest", "to", "smallest"), "size_desc"),
+    (("biggest", "to", "smallest"), "size_desc"),
+    (("in", "decreasing", "size"), "size_desc"),
+    (("in", "order", "of", "decreasing", "size"), "size_desc"),
+    (("largest", "first"), "size_desc"),
+    (("biggest", "first"), "size_desc"),
+    (("starting", "with", "the", "largest"), "size_desc"),
+    (("starting", "with", "the", "biggest"), "size_desc"),
+    (("with", "the", "largest", "at", "the", "bottom"), "size_desc"),
+    (("with", "the", "largest", "on", "the", "bottom"), "size_desc"),
+    (("with", "the", "biggest", "at", "the", "bottom"), "size_desc"),
+    (("with", "the", "biggest", "on", "the", "bottom"), "size_desc"),
+    (("with", "the", "biggest", "one", "at", "the", "bottom"), "size_desc"),
+    (("with", "the", "largest", "one", "at", "the", "bottom"), "size_desc"),
+    (("with", "the", "smallest", "on", "top"), "size_desc"),
+    (("with", "the", "smallest", "at", "the", "top"), "size_desc"),
+    (("with", "the", "smallest", "one", "on", "top"), "size_desc"),
+    (("largest", "at", "the", "bottom"), "size_desc"),
+    (("biggest", "at", "the", "bottom"), "size_desc"),
+    (("with", "the", "smallest", "at", "the", "bottom"), "size_asc"),
+    (("with", "the", "largest", "on", "top"), "size_asc"),
+    (("with", "the", "biggest", "on", "top"), "size_asc"),
+    (("from", "left", "to", "right"), "left_right"),
+    (("from", "the", "left", "to", "the", "right"), "left_right"),
+    (("left", "to", "right"), "left_right"),
+    (("from", "right", "to", "left"), "right_left"),
+    (("from", "the", "right", "to", "the", "left"), "right_left"),
+    (("right", "to", "left"), "right_left"),
+    (("from", "bottom", "to", "top"), "listed"),
+    (("from", "the", "bottom", "to", "the", "top"), "listed"),
+    (("from", "the", "bottom", "up"), "listed"),
+    (("bottom", "to", "top"), "listed"),
+    (("starting", "at", "the", "bottom"), "listed"),
+    (("starting", "from", "the", "bottom"), "listed"),
+    (("in", "that", "order"), "listed"),
+    (("in", "this", "order"), "listed"),
+    (("in", "the", "order", "i", "said"), "listed"),
+    (("in", "order"), "listed"),
+    (("from", "top", "to", "bottom"), "top_down"),
+    (("from", "the", "top", "to", "the", "bottom"), "top_down"),
+    (("top", "to", "bottom"), "top_down"),
+    (("from", "the", "top", "down"), "top_down"),
+    (("one", "by", "one"), "none"),
+    (("one", "at", "a", "time"), "none"),
+    (("one", "after", "another"), "none"),
+    (("one", "after", "the", "other"), "none"),
+)
+
+
+def take_order(tokens: list[str]) -> tuple[list[str], str | None]:
+    """Find and remove an order phrase ("from smallest to largest", "one by one")."""
+    found: str | None = None
+    changed = True
+    while changed:
+        changed = False
+        for words, order in ORDERS:
+            n = len(words)
+            for i in range(len(tokens) - n + 1):
+                if tokens[i : i + n] == list(words):
+                    cut = i
+                    if cut and tokens[cut - 1] == ",":
+                        cut -= 1
+                    tokens = tokens[:cut] + tokens[i + n :]
+                    if order != "none" and (found is None or found == "listed"):
+                        found = order
+                    changed = True
+                    break
+            if changed:
+                break
+    return tokens, found
+
+
+PUSH_MODE: Final = (
+    ("without", "lifting", "it", "up"),
+    ("without", "lifting", "it"),
+    ("without", "lifting"),
+    ("without", "picking", "it", "up"),
+    ("without", "picking", "up"),
+    ("without", "grasping", "it"),
+    ("without", "grabbing", "it"),
+    ("by", "pushing", "it"),
+    ("by", "pushing"),
+    ("along", "the", "table"),
+    ("across", "the", "table"),
+)
+
+
+def take_push_mode(tokens: list[str]) -> tuple[list[str], bool]:
+    for words in PUSH_MODE:
+        n = len(words)
+        for i in range(len(tokens) - n + 1):
+            if tokens[i : i + n] == list(words):
+                rest = tokens[:i] + tokens[i + n :]
+                rest = [w for k, w in enumerate(rest) if not (w == "," and k in (0, i - 1, i))]
+                return rest, True
+    return tokens, False

@@ -1,0 +1,379 @@
+"""The planner's safety gate: refuses unsafe or out-of-scope commands and plans that break limits.
+
+The policy is data (`safety_policy.yaml`, shipped with the package; format in docs/commands.md):
+rules of keywords and regular expressions with a reason each, and numeric limits. Operators load
+their own file on top of the default: it adds rules and may tighten limits, never loosen them.
+
+    gate = SafetyGate(SafetyPolicy.load("site_policy.yaml"))
+    result = gate.check(command, result, scene)   # a Plan, Clarify or Refuse
+
+`plan_command` runs every result of every backend through a gate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from robot_llm.planning.lexicon import DIRECTION_VECTORS
+from robot_llm.types import DIRECTIONS, SKILLS, Clarify, Plan, PlanResult, Refuse, Scene
+
+DEFAULT_POLICY: Final = "safety_policy.yaml"
+_RULE_KEYS: Final = frozenset({"id", "reason", "keywords", "patterns"})
+_LIMIT_KEYS: Final = frozenset({"max_speed", "max_push_distance", "workspace", "z"})
+_TOP_KEYS: Final = frozenset({"version", "limits", "rules"})
+DEFAULT_PUSH_DISTANCE: Final = 0.10
+POSITION_TOLERANCE: Final = 1e-6
+_SPEED: Final = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(m/s|mps|meters? per second|metres? per second|cm/s|centimet(?:er|re)s? "
+    r"per second|mm/s|millimet(?:er|re)s? per second)"
+)
+
+
+class PolicyError(ValueError):
+    """A safety policy file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One text rule: the command is refused with `reason` when any keyword or pattern matches."""
+
+    id: str
+    reason: str
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    compiled: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+
+    def matches(self, text: str) -> bool:
+        return any(p.search(text) for p in self.compiled)
+
+
+def _keyword_pattern(word: str) -> str:
+    parts = [re.escape(p) for p in word.lower().split()]
+    body = r"\s+".join(parts)
+    if len(parts) == 1:
+        body += r"(?:s|es|ed|ing|d)?"
+    return rf"(?<![\w-]){body}(?![\w-])"
+
+
+def _make_rule(raw: Any, where: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{where}: expected a mapping with id, reason, keywords/patterns")
+    unknown = sorted(set(map(str, raw)) - _RULE_KEYS)
+    if unknown:
+        raise PolicyError(f"{where}: unknown field {unknown[0]!r}; fields are {sorted(_RULE_KEYS)}")
+    rid, reason = raw.get("id"), raw.get("reason")
+    if not isinstance(rid, str) or not rid.strip():
+        raise PolicyError(f"{where}: field 'id' must be a non-empty string")
+    if not isinstance(reason, str) or not reason.strip():
+        raise PolicyError(f"{where} ({rid}): field 'reason' must be a non-empty string")
+    keywords = raw.get("keywords", []) or []
+    patterns = raw.get("patterns", []) or []
+    for key, value in (("keywords", keywords), ("patterns", patterns)):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise PolicyError(f"{where} ({rid}): field {key!r} must be a list of strings")
+    if not keywords and not patterns:
+        raise PolicyError(f"{where} ({rid}): give at least one keyword or pattern")
+    compiled = []
+    for k in keywords:
+        compiled.append(re.compile(_keyword_pattern(k), re.IGNORECASE))
+    for p in patterns:
+        try:
+            compiled.append(re.compile(p, re.IGNORECASE))
+        except re.error as err:
+            raise PolicyError(
+                f"{where} ({rid}): pattern {p!r} is not a valid regex: {err}"
+            ) from None
+    return Rule(rid, reason.strip(), tuple(keywords), tuple(patterns), tuple(compiled))
+
+
+def _pair(value: Any, where: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise PolicyError(f"{where}: expected [low, high] numbers with low < high, got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Numeric limits plans must keep: meters, meters per second."""
+
+    max_speed: float = 0.25
+    max_push_distance: float = 0.30
+    x: tuple[float, float] = (0.30, 0.70)
+    y: tuple[float, float] = (-0.30, 0.30)
+    z: tuple[float, float] = (0.0, 0.45)
+
+    def inside(self, x: float, y: float) -> bool:
+        t = POSITION_TOLERANCE
+        return self.x[0] - t <= x <= self.x[1] + t and self.y[0] - t <= y <= self.y[1] + t
+
+    def workspace_text(self) -> str:
+        return f"x {self.x[0]:.2f} to {self.x[1]:.2f} m, y {self.y[0]:.2f} to {self.y[1]:.2f} m"
+
+
+def _parse_limits(raw: Any, where: str, base: Limits | None) -> Limits:
+    if raw is None:
+        return base or Limits()
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{where}: field 'limits' must be a mapping")
+    unknown = sorted(set(map(str, raw)) - _LIMIT_KEYS)
+    if unknown:
+        raise PolicyError(
+            f"{where}: limits: unknown field {unknown[0]!r}; fields are {sorted(_LIMIT_KEYS)}"
+        )
+    cur = base or Limits()
+    vals: dict[str, Any] = {}
+    for key in ("max_speed", "max_push_distance"):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                raise PolicyError(f"{where}: limits.{key} must be a positive number, got {v!r}")
+            vals[key] = float(v)
+    ws = raw.get("workspace")
+    if ws is not None:
+        if not isinstance(ws, Mapping) or set(ws) - {"x", "y"}:
+            raise PolicyError(f"{where}: limits.workspace must be a mapping with x and y")
+        if "x" in ws:
+            vals["x"] = _pair(ws["x"], f"{where}: limits.workspace.x")
+        if "y" in ws:
+            vals["y"] = _pair(ws["y"], f"{where}: limits.workspace.y")
+    if "z" in raw:
+        vals["z"] = _pair(raw["z"], f"{where}: limits.z")
+    if base is None:
+        return Limits(**{**Limits().__dict__, **vals})
+    # An operator file may only tighten what the default allows.
+    for key in ("max_speed", "max_push_distance"):
+        if key in vals and vals[key] > getattr(cur, key):
+            raise PolicyError(
+                f"{where}: limits.{key} {vals[key]} is looser than the base policy's "
+                f"{getattr(cur, key)}; operator files may only tighten limits"
+            )
+    for key in ("x", "y", "z"):
+        if key in vals:
+            lo, hi = vals[key]
+            blo, bhi = getattr(cur, key)
+            if lo < blo - 1e-9 or hi > bhi + 1e-9:
+                name = f"workspace.{key}" if key != "z" else "z"
+                raise PolicyError(
+                    f"{where}: limits.{name} {[lo, hi]} reaches outside the base policy's "
+                    f"{[blo, bhi]}; operator files may only tighten limits"
+                )
+    return Limits(**{**cur.__dict__, **vals})
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """Text rules and numeric limits; `sources` names the files it was read from."""
+
+    rules: tuple[Rule, ...]
+    limits: Limits
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def from_data(
+        cls, data: Any, source: str = "<policy>", base: SafetyPolicy | None = None
+    ) -> SafetyPolicy:
+        """Build a policy from parsed YAML; with `base`, add to it (rules) and tighten it."""
+        if not isinstance(data, Mapping):
+            raise PolicyError(f"{source}: expected a mapping with 'rules' and/or 'limits'")
+        unknown = sorted(set(map(str, data)) - _TOP_KEYS)
+        if unknown:
+            raise PolicyError(
+                f"{source}: unknown field {unknown[0]!r}; fields are {sorted(_TOP_KEYS)}"
+            )
+        if data.get("version", 1) != 1:
+            raise PolicyError(f"{source}: version {data.get('version')!r} is not 1")
+        raw_rules = data.get("rules", []) or []
+        if not isinstance(raw_rules, list):
+            raise PolicyError(f"{source}: field 'rules' must be a list")
+        rules = list(base.rules) if base else []
+        seen = {r.id for r in rules}
+        for i, raw in enumerate(raw_rules):
+            rule = _make_rule(raw, f"{source}: rules[{i}]")
+            if rule.id in seen:
+                raise PolicyError(f"{source}: rules[{i}]: rule id {rule.id!r} is already defined")
+            seen.add(rule.id)
+            rules.append(rule)
+        limits = _parse_limits(data.get("limits"), source, base.limits if base else None)
+        sources = (base.sources if base else ()) + (source,)
+        return cls(tuple(rules), limits, sources)
+
+    @classmethod
+    def default(cls) -> SafetyPolicy:
+        return _default_policy()
+
+    @classmethod
+    def load(cls, *paths: str | Path, include_default: bool = True) -> SafetyPolicy:
+        """The default policy extended by each operator file in turn."""
+        policy = cls.default() if include_default else None
+        for path in paths:
+            data = _read_yaml(Path(path))
+            policy = cls.from_data(data, str(path), policy)
+        if policy is None:
+            raise PolicyError("no policy: give a file or include the default")
+        return policy
+
+    def match(self, text: str) -> Rule | None:
+        low = " ".join(text.lower().replace("\u2019", "'").split())
+        for rule in self.rules:
+            if rule.matches(low):
+                return rule
+        return None
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError(f"{path}: cannot read: {err}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        first = " ".join(str(err).split())
+        raise PolicyError(f"{path}: not valid YAML: {first}") from None
+
+
+@lru_cache(maxsize=1)
+def _default_policy() -> SafetyPolicy:
+    import yaml
+
+    ref = resources.files("robot_llm.planning").joinpath(DEFAULT_POLICY)
+    data = yaml.safe_load(ref.read_text(encoding="utf-8"))
+    return SafetyPolicy.from_data(data, f"robot_llm.planning/{DEFAULT_POLICY}")
+
+
+def _speeds(text: str) -> list[float]:
+    out = []
+    for m in _SPEED.finditer(text.lower()):
+        value, unit = float(m.group(1)), m.group(2)
+        scale = 0.001 if unit.startswith(("mm", "milli")) else 0.01 if unit.startswith("c") else 1
+        out.append(value * scale)
+    return out
+
+
+@dataclass(frozen=True)
+class SafetyGate:
+    """Checks a command's text and a planner's result against a policy (see module doc)."""
+
+    policy: SafetyPolicy
+
+    @classmethod
+    def default(cls) -> SafetyGate:
+        return cls(SafetyPolicy.default())
+
+    def check(self, command: str, result: PlanResult, scene: Scene) -> PlanResult:
+        """The result unchanged when it is safe, else a Refuse that says why.
+
+        A plan of only `stop` subgoals always passes: stopping is never unsafe.
+        """
+        planner = result.planner
+        if (
+            isinstance(result, Plan)
+            and result.subgoals
+            and all(s.skill == "stop" for s in result.subgoals)
+        ):
+            return result
+        reason = self.text_problem(command)
+        if reason is not None:
+            return Refuse(reason, command or result.command, planner)
+        if isinstance(result, Plan):
+            reason = self.plan_problem(result, scene)
+            if reason is not None:
+                return Refuse(reason, command or result.command, planner)
+            return result
+        if isinstance(result, Clarify):
+            ids = set(scene.ids)
+            kept = tuple(c for c in result.candidates if c in ids)
+            if kept != result.candidates:
+                return Clarify(result.question, kept, result.command, planner)
+        return result
+
+    def text_problem(self, command: str) -> str | None:
+        rule = self.policy.match(command)
+        if rule is not None:
+            return f"{rule.reason} (safety rule '{rule.id}')"
+        lim = self.policy.limits
+        for v in _speeds(command):
+            if v > lim.max_speed + 1e-9:
+                return (
+                    f"{v:g} m/s is faster than the speed limit of {lim.max_speed:g} m/s "
+                    "(safety limit 'max_speed')"
+                )
+        return None
+
+    def plan_problem(self, plan: Plan, scene: Scene) -> str | None:
+        """Why a plan breaks the policy or names things that are not there, or None."""
+        lim = self.policy.limits
+        objs = {o.id: o for o in scene.objects}
+        # where each object is as the plan goes on, for push end points
+        pos = {o.id: (float(o.position[0]), float(o.position[1])) for o in scene.objects}
+        for i, s in enumerate(plan.subgoals):
+            where = f"step {i + 1} ({s.skill})"
+            if s.skill not in SKILLS:
+                return f"{where}: unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}"
+            for oid in (s.object, s.on, s.in_):
+                if oid is not None and oid not in objs:
+                    return f"{where}: there is no object {oid!r} in the scene"
+            kind = objs[s.object].kind if s.object is not None else ""
+            if s.skill in ("pick", "place") and kind != "block":
+                return f"{where}: only blocks can be picked and placed, not a {kind}"
+            for name, point in (("at", s.at), ("to", s.to)):
+                if point is not None:
+                    x, y = point
+                    if not (math.isfinite(x) and math.isfinite(y)) or not lim.inside(x, y):
+                        return (
+                            f"{where}: {name} [{x:.3f}, {y:.3f}] is outside the workspace "
+                            f"({lim.workspace_text()})"
+                        )
+            if s.pose is not None:
+                x, y, z = s.pose[:3]
+                if not lim.inside(x, y) or not lim.z[0] <= z <= lim.z[1]:
+                    return (
+                        f"{where}: pose {[round(v, 3) for v in s.pose[:3]]} is outside the "
+                        f"workspace ({lim.workspace_text()}, z {lim.z[0]:.2f} to {lim.z[1]:.2f} m)"
+                    )
+            if s.skill == "push":
+                if s.direction is not None and s.direction not in DIRECTIONS:
+                    return f"{where}: unknown direction {s.direction!r}"
+                d = s.distance if s.distance is not None else DEFAULT_PUSH_DISTANCE
+                if d > lim.max_push_distance + 1e-9:
+                    return (
+                        f"{where}: a push of {d:.2f} m is longer than the limit of "
+                        f"{lim.max_push_distance:.2f} m (safety limit 'max_push_distance')"
+                    )
+                if s.direction is not None and s.object in objs:
+                    ox, oy = pos[s.object]
+                    ux, uy = DIRECTION_VECTORS[s.direction]
+                    ex, ey = ox + ux * d, oy + uy * d
+                    if not lim.inside(ex, ey):
+                        return (
+                            f"{where}: pushing {s.object} {s.direction} by {d:.2f} m would take "
+                            f"it outside the workspace ({lim.workspace_text()})"
+                        )
+                    pos[s.object] = (ex, ey)
+                elif s.to is not None and s.object is not None:
+                    pos[s.object] = s.to
+            elif s.skill == "place" and s.object is not None:
+                target = s.on or s.in_
+                pos[s.object] = s.at if s.at is not None else pos.get(target or "", pos[s.object])
+        return None
+
+
+def policy_summary(policy: SafetyPolicy) -> Sequence[str]:
+    """One line per rule: id and reason (for docs and `--help` texts)."""
+    return [f"{r.id}: {r.reason}" for r in policy.rules]
