@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
+from robot_llm.types import CameraFrame
+
 # OpenCV camera axes (x right, y down, z forward) to OpenGL camera axes (x right, y up, z back).
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -102,6 +104,12 @@ class RenderedFrame:
     segmentation: np.ndarray | None  # H x W int32 body unique ids, or None when not requested
     intrinsics: Intrinsics
     extrinsics: np.ndarray  # 4 x 4 camera pose in the table frame
+
+    def to_camera_frame(self, camera: str = "main", timestamp: float = 0.0) -> CameraFrame:
+        """The shared CameraFrame of this render (what perception takes; no segmentation)."""
+        return CameraFrame(
+            self.rgb, self.depth, self.intrinsics.matrix, self.extrinsics, timestamp, camera
+        )
 
 
 def render(
