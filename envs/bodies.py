@@ -109,7 +109,7 @@ def _bowl_parts(size: str) -> list[Part]:
             [0, 0, 0],
             p.getQuaternionFromEuler([0.0, 0.0, a]),
             [0, 0, 0],
-            p.getQuaternionFromEuler([0.0, -BOWL_FLARE, 0.0]),
+            p.getQuaternionFromEuler([0.0, BOWL_FLARE, 0.0]),
         )[1]
         parts.append(
             (

@@ -289,3 +289,39 @@ def test_gui_without_display_is_a_clear_runtime_error(monkeypatch: pytest.Monkey
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(RuntimeError, match="DISPLAY"):
         TabletopWorld(gui=True)
+
+
+def test_bowl_wall_is_closed_all_around_and_leans_outward() -> None:
+    """Every compound part is kept (PyBullet caps compounds at 16 shapes) and the rim flares."""
+    import math
+
+    import pybullet as p
+
+    from robot_llm.envs.geometry import BOWL_FLARE, BOWL_HEIGHT, BOWL_WALL
+    from robot_llm.envs.palette import BOWL_RADIUS
+    from robot_llm.envs.scene import parse_scene
+    from robot_llm.envs.world import TabletopWorld
+
+    world = TabletopWorld()
+    try:
+        world.build(
+            parse_scene([{"id": "b", "kind": "bowl", "color": "cyan", "position": [0.5, 0]}])
+        )
+        body, c = world.bodies["b"], world.client
+        r0 = BOWL_RADIUS["medium"]
+        mid = r0 + BOWL_WALL / 2 + 0.5 * BOWL_HEIGHT * math.tan(BOWL_FLARE)
+        for k in range(180):
+            a = 2 * math.pi * k / 180
+            x, y = 0.5 + mid * math.cos(a), mid * math.sin(a)
+            hit = p.rayTest([x, y, 0.2], [x, y, 0.001], physicsClientId=c)[0]
+            assert hit[0] == body, f"no wall at {math.degrees(a):.0f} degrees"
+
+        # Near the rim the wall stands farther out than at its foot.
+        def wall_x(z: float) -> float:
+            hit = p.rayTest([0.5, 0, z], [0.5 + 0.2, 0, z], physicsClientId=c)[0]
+            return float(hit[3][0])
+
+        base_z = float(p.getBasePositionAndOrientation(body, physicsClientId=c)[0][2])
+        assert wall_x(base_z + 0.018) > wall_x(base_z - 0.012) + 0.005
+    finally:
+        world.close()
