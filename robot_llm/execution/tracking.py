@@ -1,0 +1,113 @@
+"""Scene tracking for the executor: perceive, and keep object ids stable from one look to the next.
+
+Plans name objects by id, so every perception must give the same object the same id, even after
+a skill carried it across the table or the arm hid it for a while. The tracker remembers the
+last sighting of every object, expects a just-moved object under the hand, associates each new
+perception with that memory (`robot_llm.perception.associate`), then matches whatever is left
+by kind and color at any distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Final, Protocol
+
+from robot_llm.execution.verify import is_held
+from robot_llm.robots.base import Robot
+from robot_llm.types import CameraFrame, Scene, SceneObject
+
+# After association within its gate, objects still unmatched are matched to lost ones of the
+# same kind and color up to this far apart, meters.
+REFIND_GATE: Final = 1.0
+
+PerceiveFn = Callable[[CameraFrame], Scene]
+
+
+class Perceiver(Protocol):
+    def perceive(self, frame: CameraFrame) -> Scene: ...
+
+
+class AssociateFn(Protocol):
+    """Rename perceived objects to the ids of matching reference objects within `gate` meters
+    (`robot_llm.perception.associate`)."""
+
+    def __call__(self, perceived: Scene, reference: Scene, gate: float = ...) -> Scene: ...
+
+
+class SceneTracker:
+    """The latest perceived scene, with ids kept stable across perceptions."""
+
+    def __init__(
+        self,
+        robot: Robot,
+        perceive: PerceiveFn | Perceiver,
+        associate: AssociateFn | None = None,
+        camera: str = "main",
+    ) -> None:
+        self.robot = robot
+        method = getattr(perceive, "perceive", None)
+        self._perceive: PerceiveFn = method if callable(method) else perceive  # type: ignore[assignment]
+        self._associate = associate
+        self.camera = camera
+        self.scene = Scene()
+        self.known: dict[str, SceneObject] = {}  # last sighting of every id
+        self.view_clear = True  # whether the latest scene was seen with nothing in the way
+
+    def perceive(self, reference: Scene | None = None, clear_view: bool = True) -> Scene:
+        """Capture the camera and perceive.
+
+        Ids follow `reference` when given (a scene file, the planner's scene), else the last
+        sighting of every object so far. `clear_view=False` says the arm may hide objects or
+        look like one: objects first seen then are not remembered.
+        """
+        frame = self.robot.capture(self.camera)
+        perceived = self._perceive(frame)
+        if reference is not None:
+            self.known = {o.id: o for o in reference.objects}
+        if self.known:
+            perceived = self._keep_ids(perceived)
+        for o in perceived.objects:
+            if clear_view or o.id in self.known:
+                self.known[o.id] = o
+        self.scene = perceived
+        self.view_clear = clear_view
+        return perceived
+
+    def expect_at_hand(self, object_id: str | None) -> None:
+        """After a skill moved an object, expect it under the hand (where it was grasped,
+        released or pushed to), so the next perception finds it under the same id."""
+        known = self.known.get(object_id or "")
+        if known is None:
+            return
+        x, y, _ = self.robot.state().ee_position
+        self.known[known.id] = replace(known, position=(x, y, known.position[2]))
+
+    def holds(self, object_id: str | None) -> bool:
+        """Whether the gripper holds this object now (see `verify.is_held`)."""
+        if object_id is None:
+            return False
+        return is_held(object_id, self.scene, self.robot.state(), self.known)
+
+    def _keep_ids(self, perceived: Scene) -> Scene:
+        associate = self._association()
+        reference = Scene(tuple(self.known.values()))
+        first = associate(perceived, reference)
+        known = set(reference.ids)
+        matched = {o.id for o in first.objects if o.id in known}
+        new = [o for o in first.objects if o.id not in known]
+        lost = [o for o in reference.objects if o.id not in matched]
+        if not new or not lost:
+            return first
+        second = associate(Scene(tuple(new)), Scene(tuple(lost)), REFIND_GATE)
+        lost_ids = {o.id for o in lost}
+        rename = {a.id: b.id for a, b in zip(new, second.objects, strict=True) if b.id in lost_ids}
+        objects = tuple(replace(o, id=rename.get(o.id, o.id)) for o in first.objects)
+        return replace(first, objects=objects)
+
+    def _association(self) -> AssociateFn:
+        if self._associate is None:
+            from robot_llm.perception import associate
+
+            self._associate = associate
+        return self._associate

@@ -1,0 +1,126 @@
+"""The plan JSON Schema (robot_llm.plan_schema) agrees with the plan parser on examples."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from robot_llm.plan_schema import PLAN_SCHEMA
+from robot_llm.types import Plan, SchemaError, plan_result_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+VALIDATOR = jsonschema.Draft202012Validator(PLAN_SCHEMA)
+
+
+def doc_examples() -> list[Any]:
+    text = (ROOT / "docs" / "plan-schema.md").read_text(encoding="utf-8")
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+
+
+def plan(*subgoals: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "plan", "subgoals": list(subgoals)}
+
+
+GOOD = [
+    plan(),
+    plan({"skill": "pick", "object": "a"}, {"skill": "place", "object": "a", "in": "b"}),
+    plan({"skill": "place", "object": "a", "on": "b"}),
+    plan({"skill": "place", "object": "a", "at": [0.5, -0.1]}),
+    plan({"skill": "push", "object": "a", "to": [0.5, 0.1]}),
+    plan({"skill": "push", "object": "a", "to": [0.5, 0.1], "distance": 0.2}),
+    plan({"skill": "push", "object": "a", "direction": "back"}),
+    plan({"skill": "move_to", "pose": [0.4, 0.0, 0.3]}),
+    plan({"skill": "move_to", "pose": [0.4, 0.0, 0.3, 1.0]}),
+    plan(*({"skill": s} for s in ("open_gripper", "close_gripper", "home", "stop"))),
+    {"type": "plan", "version": 1, "command": "x", "planner": "rules", "subgoals": []},
+    {"type": "clarify", "question": "which one?"},
+    {"type": "clarify", "question": "which one?", "candidates": ["a", "b"]},
+    {"type": "refuse", "reason": "unsafe"},
+]
+
+BAD = [
+    [],
+    {},
+    {"type": "maybe"},
+    {"type": "plan"},
+    {"type": "plan", "subgoals": {}},
+    {"type": "plan", "version": 2, "subgoals": []},
+    plan({"object": "a"}),
+    plan({"skill": "grab", "object": "a"}),
+    plan({"skill": "pick"}),
+    plan({"skill": "pick", "obj": "a"}),
+    plan({"skill": "pick", "object": 3}),
+    plan({"skill": "pick", "object": "a", "on": "b"}),
+    plan({"skill": "place", "object": "a"}),
+    plan({"skill": "place", "object": "a", "on": "b", "in": "c"}),
+    plan({"skill": "place", "object": "a", "at": [0.5]}),
+    plan({"skill": "place", "object": "a", "at": [0.5, 0.1, 0.0]}),
+    plan({"skill": "push", "object": "a"}),
+    plan({"skill": "push", "object": "a", "to": [0.5, 0.1], "direction": "left"}),
+    plan({"skill": "push", "object": "a", "direction": "up"}),
+    plan({"skill": "push", "object": "a", "direction": "left", "distance": 2}),
+    plan({"skill": "push", "object": "a", "direction": "left", "distance": 0}),
+    plan({"skill": "push", "object": "a", "direction": "left", "distance": "far"}),
+    plan({"skill": "move_to", "pose": [0.5, 0.1]}),
+    plan({"skill": "move_to"}),
+    plan({"skill": "home", "object": "a"}),
+    plan("pick a"),
+    {"type": "clarify"},
+    {"type": "clarify", "question": ""},
+    {"type": "clarify", "question": "which?", "candidates": [1, 2]},
+    {"type": "refuse"},
+    {"type": "refuse", "reason": ""},
+]
+
+
+def parses(data: Any) -> bool:
+    try:
+        plan_result_from_dict(data)
+    except SchemaError:
+        return False
+    return True
+
+
+def test_schema_is_a_valid_draft_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(PLAN_SCHEMA)
+    assert PLAN_SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize("data", GOOD, ids=lambda d: json.dumps(d)[:60])
+def test_schema_and_parser_accept_good_plans(data: Any) -> None:
+    assert VALIDATOR.is_valid(data)
+    assert parses(data)
+    # The parser's output serializes back to something the schema accepts.
+    assert VALIDATOR.is_valid(plan_result_from_dict(data).to_dict())
+
+
+@pytest.mark.parametrize("data", BAD, ids=lambda d: json.dumps(d)[:60])
+def test_schema_and_parser_reject_bad_plans(data: Any) -> None:
+    assert not VALIDATOR.is_valid(data)
+    assert not parses(data)
+
+
+def test_documented_examples_are_valid() -> None:
+    examples = doc_examples()
+    assert {e["type"] for e in examples} == {"plan", "clarify", "refuse"}
+    for example in examples:
+        VALIDATOR.validate(example)
+        assert parses(example)
+
+
+def test_bundled_plan_files_are_valid_for_their_scene() -> None:
+    from robot_llm.envs.scene import bundled_scenes, load_scene
+    from robot_llm.execution.plans import check_plan_ids, load_plan
+
+    folder = resources.files("robot_llm.sim_assets").joinpath("plans")
+    demo = Path(str(folder.joinpath("demo.json")))
+    VALIDATOR.validate(json.loads(demo.read_text(encoding="utf-8")))
+    result = load_plan(demo)
+    assert isinstance(result, Plan) and len(result.subgoals) >= 4
+    check_plan_ids(result, load_scene(bundled_scenes()["blocks_and_bowls"]).ids)
