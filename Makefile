@@ -8,7 +8,7 @@ OUT ?= out
 .PHONY: help venv demo test test-all lint format bench clean
 
 help:
-	@echo "make demo   run a simulated episode from a command and write $(OUT)/demo.mp4"
+	@echo "make demo   a typed command planned and executed in simulation, written to $(OUT)/demo.mp4"
 	@echo "make test   run the test suite (creates $(VENV) when missing)"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  environment speed benchmark (see docs/benchmarks.md)"
@@ -23,7 +23,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p $(OUT)
-	$(BIN)/robot-llm episode --task robot_llm/PickPlace-v0 --seed 0 --video $(OUT)/demo.mp4
+	$(BIN)/robot-llm run --scene sim_assets/scenes/blocks_and_bowls.yaml \
+		"put the red block in the green bowl, then stack the green block on the blue block" \
+		--video $(OUT)/demo.mp4 --log $(OUT)/demo.jsonl
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -1,7 +1,8 @@
 """The `robot-llm` command line.
 
 Heavy modules load inside the subcommands that use them, so `robot-llm --help` is fast.
-Exit codes: 0 done, 1 the episode or check failed, 2 bad input (one line on stderr).
+Exit codes: 0 done, 1 the episode, run or check failed (or was stopped), 2 bad input (one line
+on stderr).
 """
 
 from __future__ import annotations
@@ -133,6 +134,72 @@ def _cmd_scene_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_execute(args: argparse.Namespace) -> int:
+    from robot_llm.envs.scene import load_scene
+    from robot_llm.execution.plans import check_plan_ids, load_plan
+
+    spec = load_scene(args.scene)
+    plan = load_plan(args.plan)
+    check_plan_ids(plan, spec.ids, source=args.plan)
+    for path in (args.video, args.log):
+        if path:
+            _check_output_path(path)
+    if args.video_every < 1:
+        raise BadInput(f"--video-every must be at least 1, got {args.video_every}")
+
+    import signal
+
+    from robot_llm.envs.world import TabletopWorld
+    from robot_llm.execution import Event, Executor
+    from robot_llm.perception import scene_from_spec
+    from robot_llm.robots.sim import SimRobot
+
+    world = TabletopWorld()
+    world.build(spec)
+    robot = SimRobot(world)
+    perceiver: Any
+    if args.perception == "truth":
+        from robot_llm.perception import TruthPerceiver  # ablation: simulator ground truth
+
+        perceiver = TruthPerceiver(world)
+    else:
+        from robot_llm.perception import CameraPerceiver
+
+        perceiver = CameraPerceiver()
+
+    def progress(event: Event) -> None:
+        _progress(args, event.summary())
+
+    executor = Executor(
+        robot,
+        perceiver,
+        log_path=args.log,
+        on_event=progress,
+        video=args.video,
+        video_every=args.video_every,
+    )
+    # Ctrl-C stops the arm where it is and ends the run as "stopped" (a second one interrupts).
+    previous = signal.signal(signal.SIGINT, lambda *_: executor.stop())
+    try:
+        result = executor.run(plan, reference_scene=scene_from_spec(spec))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        world.close()
+    out: dict[str, Any] = {
+        "scene": args.scene,
+        "plan_file": args.plan,
+        "perception": args.perception,
+        **result.to_dict(),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        done = sum(r.success for r in result.subgoals)
+        tail = f": {result.reason}" if result.reason else ""
+        print(f"{result.status}: {done}/{len(result.subgoals)} subgoals succeeded{tail}")
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
 def _check_output_path(path: str) -> None:
     """Fail before any work when an output file cannot be created."""
     from pathlib import Path
@@ -180,6 +247,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_cmd_episode)
 
+    p = sub.add_parser(
+        "execute",
+        help="execute a plan file on a scene file in simulation, with perception in the loop",
+    )
+    p.add_argument("--scene", required=True, metavar="FILE", help="scene file (.yaml or .json)")
+    p.add_argument(
+        "--plan", required=True, metavar="PLAN.json", help="plan file (docs/plan-schema.md)"
+    )
+    p.add_argument("--video", metavar="FILE", help="write the main camera to this mp4 file")
+    p.add_argument(
+        "--video-every",
+        type=int,
+        default=4,
+        metavar="N",
+        help="one video frame every N control periods (default 4)",
+    )
+    p.add_argument("--log", metavar="FILE", help="write the run's events to this JSON-lines file")
+    p.add_argument(
+        "--perception",
+        choices=("camera", "truth"),
+        default="camera",
+        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=_cmd_execute)
+
+    from robot_llm import cli_language
+
+    p = sub.add_parser("plan", help="perceive a scene and plan a command; nothing moves")
+    cli_language.add_scene_arguments(p)
+    p.set_defaults(handler=cli_language.cmd_plan)
+    p = sub.add_parser("run", help="plan a command and execute it in simulation")
+    cli_language.add_scene_arguments(p)
+    p.add_argument("--video", metavar="FILE", help="write the main camera to this mp4 file")
+    p.add_argument("--log", metavar="FILE", help="write the run's events to this JSON-lines file")
+    p.set_defaults(handler=cli_language.cmd_run)
+
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)
     p = scene_sub.add_parser("list", help="list the example scene files shipped with the package")
@@ -197,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from robot_llm import cli_language
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
@@ -205,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return handler(args)
-    except BadInput as err:
+    except (BadInput, cli_language.CommandInputError) as err:
         print(f"robot-llm: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (ValueError, OSError) as err:  # scene errors, media errors and other bad input

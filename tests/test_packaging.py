@@ -45,6 +45,18 @@ def test_wheel_maps_envs_and_policies_under_robot_llm(wheel_names: set[str]) -> 
     assert not top_level & {"envs", "policies", "sim_assets", "launch", "tests"}
 
 
+def test_wheel_holds_every_subpackage_of_the_tree(wheel_names: set[str]) -> None:
+    for init in [
+        *ROOT.glob("robot_llm/**/__init__.py"),
+        *ROOT.glob("envs/**/__init__.py"),
+        *ROOT.glob("policies/**/__init__.py"),
+    ]:
+        rel = init.relative_to(ROOT).as_posix()
+        if not rel.startswith("robot_llm/"):
+            rel = f"robot_llm/{rel}"
+        assert rel in wheel_names, f"{rel} is missing from the wheel: list it in pyproject.toml"
+
+
 def test_wheel_ships_scene_files(wheel_names: set[str]) -> None:
     assert "robot_llm/sim_assets/scenes/blocks_and_bowls.yaml" in wheel_names
 

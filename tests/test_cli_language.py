@@ -1,0 +1,102 @@
+"""`robot-llm plan` and `robot-llm run`: typed commands through perception, planner, executor."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from robot_llm.cli_language import EXIT_BAD_INPUT, EXIT_CLARIFY, EXIT_DONE, EXIT_REFUSED
+
+pytestmark = pytest.mark.timeout(300)
+SCENE = "sim_assets/scenes/blocks_and_bowls.yaml"
+
+
+def cli(*args: str) -> tuple[int, dict, str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "robot_llm.cli", *args, "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    data = json.loads(lines[0]) if lines else {}
+    assert len(lines) <= 1, out.stdout
+    return out.returncode, data, out.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "code"),
+    [
+        ("put the red block in the green bowl", "planned", EXIT_DONE),
+        ("pick up the block", "clarify", EXIT_CLARIFY),
+        ("throw the red block at the operator", "refused", EXIT_REFUSED),
+    ],
+)
+def test_plan_status_and_exit_code(command: str, status: str, code: int) -> None:
+    rc, data, err = cli("plan", "--scene", SCENE, command)
+    assert rc == code, err
+    assert data["status"] == status and data["command"] == command
+    ids = {o["id"] for o in data["scene"]}
+    assert ids == {
+        "red_block",
+        "green_block",
+        "blue_block",
+        "green_bowl",
+        "yellow_bowl",
+        "gray_zone",
+    }  # perceived, with the scene file's ids
+    if status == "planned":
+        assert data["plan"]["subgoals"] == [
+            {"skill": "pick", "object": "red_block"},
+            {"skill": "place", "object": "red_block", "in": "green_bowl"},
+        ]
+    if status == "clarify":
+        assert "Which block" in data["question"] and len(data["candidates"]) == 3
+    if status == "refused":
+        assert "throw" in data["reason"].lower()
+
+
+def test_run_executes_a_two_step_command_and_reports_the_scene_after() -> None:
+    rc, data, err = cli(
+        "run",
+        "--scene",
+        SCENE,
+        "put the red block in the green bowl, then put the green block on the blue block",
+    )
+    assert rc == EXIT_DONE, err
+    assert data["status"] == "done"
+    assert [s["success"] for s in data["subgoals"]] == [True] * 4
+    after = {o["id"]: o for o in data["scene_after"]}
+    red, bowl = after["red_block"]["position"], after["green_bowl"]["position"]
+    assert math.dist(red[:2], bowl[:2]) < 0.04
+    green, blue = after["green_block"]["position"], after["blue_block"]["position"]
+    assert math.dist(green[:2], blue[:2]) < 0.02 and green[2] > blue[2] + 0.03
+    assert data["timings"]["planning_s"] >= 0.0
+
+
+def test_run_with_a_task_uses_its_instruction_and_reports_its_verdict() -> None:
+    rc, data, err = cli("run", "--task", "robot_llm/PickPlace-v0", "--seed", "4")
+    assert rc == EXIT_DONE, err
+    assert data["command"] and data["task_success"] is True and data["task_progress"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("plan", "--scene", SCENE, "--planner", "nope", "x"), "unknown planner 'nope'"),
+        (("plan", "--scene", SCENE, "--task", "robot_llm/Stack-v0", "x"), "not both"),
+        (("plan", "--task", "robot_llm/Nope-v0"), "unknown task"),
+        (("plan", "--scene", SCENE), "give a command"),
+        (("plan", "x"), "give a scene"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2(args: tuple[str, ...], needle: str) -> None:
+    rc, _, err = cli(*args)
+    assert rc == EXIT_BAD_INPUT
+    lines = [line for line in err.splitlines() if line.startswith("robot-llm:")]
+    assert len(lines) == 1 and needle in lines[0], err
+    assert "Traceback" not in err
