@@ -275,7 +275,7 @@ def _point_in_polygon(point: Sequence[float], poly: Any) -> bool:
     return inside
 
 
-def _load_yaml(text: str) -> Any:
+def load_yaml(text: str) -> Any:
     """YAML with YAML 1.2 booleans: only true/false, so the field name `on` stays a string."""
     import re
 
@@ -307,7 +307,7 @@ def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
     except (OSError, UnicodeDecodeError) as err:
         raise SceneError(f"{source}: cannot read: {err}") from None
     try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else _load_yaml(text)
+        data = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text)
     except Exception as err:  # the parsers' errors carry line numbers; keep them on one line
         first = " ".join(str(err).split()).replace('in "<unicode string>", ', "")
         raise SceneError(f"{source}: not valid {p.suffix.lstrip('.') or 'YAML'}: {first}") from None

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from robot_llm.envs.scene import parse_scene
+from robot_llm.envs.scene import load_yaml, parse_scene
 from robot_llm.planning.suite import (
     Case,
     SuiteReport,
-    _yaml,
     evaluate_suite,
     load_cases,
     load_scenes,
@@ -77,7 +76,7 @@ def test_suite_scenes_are_valid_scene_files() -> None:
     import importlib.resources as r
 
     text = r.files("robot_llm.planning").joinpath("suite", "scenes.yaml").read_text()
-    data = _yaml(text)["scenes"]
+    data = load_yaml(text)["scenes"]
     for name, objects in data.items():
         by_id = {o["id"]: dict(o) for o in objects}
 

@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from robot_llm.envs.geometry import height, rest_height
 from robot_llm.envs.predicates import REGIONS
+from robot_llm.envs.scene import load_yaml
 from robot_llm.planning.base import History, Planner, get_planner, plan_command
 from robot_llm.planning.safety import SafetyGate
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, SceneObject, Subgoal
@@ -53,27 +54,6 @@ SCENES_FILE: Final = "scenes.yaml"
 
 class SuiteError(ValueError):
     """A suite file is malformed; the message names the file and the case."""
-
-
-def _yaml(text: str) -> Any:
-    """YAML with YAML 1.2 booleans (only true/false), so the field `on` stays a string."""
-    import re
-
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool",
-        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"),
-    )
-    return yaml.load(text, Loader=Loader)  # safe: Loader is a SafeLoader subclass
 
 
 # -- scenes ----------------------------------------------------------------------------------------
@@ -358,7 +338,7 @@ def load_cases(paths: Iterable[Path | Any] | None = None) -> list[Case]:
         name = Path(str(f)).stem
         if name == Path(SCENES_FILE).stem:
             continue
-        data = _yaml(f.read_text(encoding="utf-8"))
+        data = load_yaml(f.read_text(encoding="utf-8"))
         category = str(data.get("category", name))
         scene = str(data.get("scene", "main"))
         for i, raw in enumerate(data.get("cases", []) or []):
@@ -388,7 +368,7 @@ def suite_files() -> list[Any]:
 
 def load_scenes(path: Any = None) -> dict[str, Scene]:
     ref = path or resources.files("robot_llm.planning").joinpath("suite").joinpath(SCENES_FILE)
-    data = _yaml(ref.read_text(encoding="utf-8"))
+    data = load_yaml(ref.read_text(encoding="utf-8"))
     return {name: scene_from_data(objs) for name, objs in data["scenes"].items()}
 
 
