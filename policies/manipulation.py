@@ -83,6 +83,8 @@ PUSH_HEIGHT: Final = 0.015
 # much more room to other objects, meters.
 PUSH_FINGER_HALF_WIDTH: Final = 0.03
 PUSH_PATH_MARGIN: Final = 0.005
+# Panda fingertips reach this far below the end-effector point, meters.
+FINGERTIP_DEPTH: Final = 0.0072
 DEFAULT_PUSH_DISTANCE: Final = 0.10
 # Table-frame unit vectors of the push directions (x away from the robot, y to its left).
 DIRECTION_VECTORS: Final[dict[str, tuple[float, float]]] = {
@@ -346,11 +348,11 @@ class Push(Scripted):
         # half its width (not its corner's reach) ahead of the pad.
         lead = min(reach, 0.5 * (top(obj) - bottom(obj))) if obj.kind == "block" else reach
         end = goal - u * (lead + PUSH_CONTACT)
-        blocked = self.blocker(scene, obj, start_xy, goal, behind, reach)
-        if blocked:
-            return fail(blocked)
         # Push at the object's middle (a bowl low on its wall), fingertips clear of the table.
         z = max(PUSH_HEIGHT, min(float(obj.position[2]), bottom(obj) + 0.03))
+        blocked = self.blocker(scene, obj, start_xy, goal, behind, reach, z)
+        if blocked:
+            return fail(blocked)
         _, hand_yaw = hand_pose(observation)
         # Fingers side by side across the push (they open along (-sin, cos) of the hand yaw).
         yaw = nearest_equivalent(math.atan2(u[1], u[0]), hand_yaw, math.pi)
@@ -384,17 +386,21 @@ class Push(Scripted):
         goal: np.ndarray,
         behind: np.ndarray,
         reach: float,
+        z: float,
     ) -> str:
         """Why the push cannot go ("" when it can): something stands where the hand comes
-        down behind the object, or in the way of the object and the hand pushing it."""
+        down behind the object (to height z), or in the way of the object and the hand pushing
+        it. Objects lower than that (zones, the block it stands on) do not count."""
         corridor = max(reach, PUSH_FINGER_HALF_WIDTH) + PUSH_PATH_MARGIN
         for o in scene:
-            if o.id == obj.id or o.kind == "zone":
+            if o.id == obj.id:
                 continue
             poly = outline(o)
-            if polygon_point_distance(poly, behind) < PUSH_FINGER_HALF_WIDTH + 0.005:
+            near_hand = polygon_point_distance(poly, behind) < PUSH_FINGER_HALF_WIDTH + 0.005
+            if near_hand and top(o) > z - FINGERTIP_DEPTH - 0.003:
                 return f"no room to push {obj.id!r}: {o.id!r} is where the hand goes down"
-            if polygon_segment_distance(poly, start, goal) < corridor:
+            in_path = polygon_segment_distance(poly, start, goal) < corridor
+            if in_path and top(o) > bottom(obj) + 0.005:
                 return f"{o.id!r} is in the way of pushing {obj.id!r}"
         return ""
 

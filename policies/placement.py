@@ -32,9 +32,11 @@ from robot_llm.policies.scene_geometry import (
 )
 from robot_llm.types import Scene, SceneObject, Subgoal
 
-# The held block's bottom is released this high above the surface it goes on, meters.
+# The held block's bottom is released this high above the surface it goes on, meters. On a
+# block it is set down flush: a block tilted in the hand then rights itself on the support
+# instead of landing on an edge.
 RELEASE_GAP: Final[dict[str, float]] = {
-    "block": 0.004,
+    "block": 0.0,
     "zone": 0.004,
     "table": 0.004,
     "tray": 0.008,
