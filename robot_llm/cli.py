@@ -284,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", metavar="FILE", help="write the main camera to this mp4 file")
     p.add_argument("--log", metavar="FILE", help="write the run's events to this JSON-lines file")
     p.set_defaults(handler=cli_language.cmd_run)
+    p = sub.add_parser(
+        "repl",
+        help="an interactive session: commands, questions and answers, 'stop' at any time",
+    )
+    cli_language.add_scene_arguments(p, command=False)
+    from robot_llm import repl
+
+    repl.add_repl_arguments(p)
+    p.set_defaults(handler=repl.cmd_repl)
 
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)

@@ -76,9 +76,10 @@ class SimRobot:
         return self._sim_time
 
     def state(self) -> RobotState:
-        arm = self.world.require_arm()
-        q, dq, width = arm.proprioception()
-        pos, quat = arm.ee_pose()
+        with self._lock:  # one physics client: no reads while another thread steps it
+            arm = self.world.require_arm()
+            q, dq, width = arm.proprioception()
+            pos, quat = arm.ee_pose()
         mode = "holding" if self._stop.is_set() else "ok"
         return RobotState(
             tuple(float(v) for v in q),
@@ -91,12 +92,10 @@ class SimRobot:
         )
 
     def capture(self, camera: str = "main") -> CameraFrame:
-        if camera == "main":
-            frame = self.world.render_main()
-        elif camera == "wrist":
-            frame = self.world.render_wrist()
-        else:
+        if camera not in ("main", "wrist"):
             raise ValueError(f"unknown camera {camera!r}; cameras are main, wrist")
+        with self._lock:
+            frame = self.world.render_main() if camera == "main" else self.world.render_wrist()
         return CameraFrame(
             frame.rgb,
             frame.depth,

@@ -1,0 +1,327 @@
+"""`robot-llm repl`: an interactive operator session.
+
+Each line is a command for the planner, with the dialogue carried across turns: "it" and "them"
+refer to what the previous command moved, and a line that follows a question answers it. Plans
+run in a worker thread, so the operator can keep typing while the arm moves:
+
+- "stop", "halt", "freeze" (or Ctrl-C) halt the arm at once, end the running plan as "stopped"
+  and drop any queued commands; the next command resumes the arm;
+- other commands typed while a plan runs are queued and run in order after it;
+- lines starting with ":" are session commands (`:help`).
+
+On a terminal, lines are edited with readline (arrow keys, Ctrl-R search, Tab completion of the
+planner's words and the scene's colors) and kept in a history file across sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from robot_llm.session import Session, scene_objects
+
+DEFAULT_HISTORY_FILE = "~/.robot_llm_history"
+HISTORY_LENGTH = 1000
+HELP = """\
+Type a command in plain English, e.g. "put the red block in the green bowl, then go home".
+  stop | halt | freeze   halt the arm now (also Ctrl-C while a plan runs)
+  :scene                 what the camera sees now (ids, colors, positions)
+  :state                 the arm: mode, hand position, gripper opening
+  :history               the commands of this session
+  :wait                  wait until the running and queued commands are done
+  :help                  this text
+  :quit                  leave (also Ctrl-D)"""
+COMPLETION_WORDS = (
+    "pick up",
+    "put",
+    "place",
+    "stack",
+    "push",
+    "sort",
+    "clear the table",
+    "go home",
+    "stop",
+    "block",
+    "bowl",
+    "zone",
+    "tray",
+    "left",
+    "right",
+    "forward",
+    "back",
+    "then",
+    "into",
+    "onto",
+    "the",
+)
+
+
+class Repl:
+    """The read-eval loop around a `Session`; `out` gets the operator-facing text."""
+
+    def __init__(
+        self,
+        session: Session,
+        out: TextIO = sys.stdout,
+        json_lines: bool = False,
+        prompt: str = "robot> ",
+        progress: bool = True,
+    ) -> None:
+        self.session = session
+        self.out = out
+        self.json_lines = json_lines
+        self.prompt = prompt
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._busy = threading.Event()
+        self._idle = threading.Condition()
+        self._running: str | None = None
+        self._print_lock = threading.Lock()
+        self._worker = threading.Thread(target=self._work, name="repl-executor", daemon=True)
+        self.progress = progress
+        session.on_event = self._say if progress else None
+
+    # -- output ---------------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        """Operator-facing text: to `out`, or to stderr when `out` carries JSON lines."""
+        with self._print_lock:
+            print(text, file=sys.stderr if self.json_lines else self.out, flush=True)
+
+    def _emit_json(self, data: dict[str, Any]) -> None:
+        with self._print_lock:
+            print(json.dumps(data), file=self.out, flush=True)
+
+    def _report(self, turn: dict[str, Any]) -> None:
+        if self.json_lines:
+            self._emit_json(turn)
+            return
+        status = turn["status"]
+        if status in ("clarify", "refused"):
+            if not self.progress:  # with progress on, the planner's answer is already out
+                self._say(turn.get("question") or f"refused: {turn['reason']}")
+        elif status == "done":
+            self._say("done")
+        else:
+            self._say(f"{status}: {turn.get('reason', '')}".rstrip(": "))
+
+    # -- worker ---------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            command = self._queue.get()
+            if command is None:
+                return
+            self._running = command
+            try:
+                if self.session.stopped:
+                    self._say("resuming the arm")
+                    self.session.resume()
+                self._report(self.session.turn(command))
+            except Exception as err:  # one bad turn must not end the session
+                self._say(f"error: {type(err).__name__}: {err}")
+            finally:
+                self._running = None
+                with self._idle:
+                    if self._queue.empty():
+                        self._busy.clear()
+                    self._idle.notify_all()
+
+    def submit(self, command: str) -> None:
+        """Queue a command for the worker (runs after the current one)."""
+        with self._idle:
+            if self._busy.is_set():
+                self._say(f"queued: {command!r} runs when the arm is free")
+            self._busy.set()
+            self._queue.put(command)
+
+    def stop(self) -> None:
+        """Halt the arm now and drop the queued commands."""
+        dropped = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)
+                break
+            dropped += 1
+        self.session.stop()
+        tail = f"; dropped {dropped} queued command(s)" if dropped else ""
+        self._say(f"stopping{tail}")
+        with self._idle:
+            if self._running is None and self._queue.empty():
+                self._busy.clear()
+            self._idle.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no command runs or waits; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._busy.is_set(), timeout)
+
+    # -- input ----------------------------------------------------------------------------------
+    def handle(self, line: str) -> bool:
+        """One input line; False when the session should end."""
+        from robot_llm.planning.text import is_stop, tokenize
+
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith(":") or text.lower() in ("quit", "exit"):
+            return self._meta(text.lstrip(":").strip().lower())
+        if is_stop(tokenize(text)):
+            if self._busy.is_set():
+                self.stop()
+            else:
+                self.session.stop()
+                self._say("stopped (the arm was not moving)")
+            return True
+        self.submit(text)
+        return True
+
+    def _meta(self, name: str) -> bool:
+        if name in ("quit", "exit", "q"):
+            return False
+        if name in ("help", "h", "?"):
+            self._say(HELP)
+        elif name == "wait":
+            self.wait()
+        elif name == "state":
+            st = self.session.robot.state()
+            x, y, z = st.ee_position
+            mode = "stopped" if self.session.stopped else st.mode
+            if self.json_lines:
+                self._emit_json({"state": {**st.to_dict(), "mode": mode}})
+            else:
+                self._say(
+                    f"{mode}: hand at {x:.3f} {y:.3f} {z:.3f}, gripper {st.gripper_width:.3f} m"
+                )
+        elif name == "history":
+            for i, command in enumerate(self.session.history.commands, 1):
+                self._say(f"{i:3d}  {command}")
+        elif name == "scene":
+            if self._busy.is_set():
+                self._say("the arm is busy; :scene works between commands (:wait first)")
+            else:
+                objects = scene_objects(self.session.perceive())
+                if self.json_lines:
+                    self._emit_json({"scene": objects})
+                else:
+                    for o in objects:
+                        x, y, z = o["position"]
+                        size = f"{o['size']} " if o["size"] else ""
+                        where = f"{x:.3f} {y:.3f} {z:.3f}"
+                        self._say(f"{o['id']:16s} {size}{o['color']} {o['kind']} at {where}")
+        else:
+            self._say(f"unknown session command :{name} (:help lists them)")
+        return True
+
+    def loop(self, read: Callable[[str], str]) -> None:
+        """Read lines until quit or end of input; Ctrl-C stops the arm (or clears the line)."""
+        self._worker.start()
+        try:
+            while True:
+                try:
+                    line = read(self.prompt)
+                except EOFError:
+                    break
+                except KeyboardInterrupt:
+                    if self._busy.is_set():
+                        self.stop()
+                    else:
+                        self._say("(Ctrl-D or :quit leaves)")
+                    continue
+                if not self.handle(line):
+                    break
+            # End of input: let queued commands finish (a script of commands), Ctrl-C stops.
+            try:
+                self.wait()
+            except KeyboardInterrupt:
+                self.stop()
+        finally:
+            self._queue.put(None)
+            if self._busy.is_set():
+                self.session.stop()
+            self._worker.join(timeout=30)
+
+
+def _setup_readline(history_file: str | None, session: Session) -> None:
+    try:
+        import readline
+    except ImportError:  # no line editing on this platform; plain input() still works
+        return
+    words = set(COMPLETION_WORDS)
+    for o in session.reference.objects:
+        words.update((o.color, o.kind))
+
+    def complete(text: str, state: int) -> str | None:
+        matches = sorted(w for w in words if w.startswith(text.lower()))
+        return matches[state] if state < len(matches) else None
+
+    readline.set_completer(complete)
+    readline.parse_and_bind("tab: complete")
+    if history_file:
+        path = Path(os.path.expanduser(history_file))
+        with contextlib.suppress(OSError):
+            readline.read_history_file(path)
+        readline.set_history_length(HISTORY_LENGTH)
+        import atexit
+
+        atexit.register(_save_history, readline, path)
+
+
+def _save_history(readline: Any, path: Path) -> None:
+    with contextlib.suppress(OSError):
+        readline.write_history_file(path)
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    from robot_llm.cli_language import open_from_args
+
+    session = open_from_args(args, video=None, log=args.log)
+    interactive = sys.stdin.isatty() and not args.json
+    repl = Repl(
+        session,
+        json_lines=args.json,
+        prompt="robot> " if interactive else "",
+        progress=not args.quiet,
+    )
+    try:
+        if interactive:
+            _setup_readline(args.history_file, session)
+            repl._say(f"robot-llm repl on {session.source}; :help for help, Ctrl-D to leave")
+            read: Callable[[str], str] = input
+        else:
+            read = _line_reader(sys.stdin)
+        repl.loop(read)
+    finally:
+        session.close()
+    return 0
+
+
+def _line_reader(stream: TextIO) -> Callable[[str], str]:
+    """Non-interactive input (a pipe or a file): one line per call, EOFError at the end."""
+
+    def read(_prompt: str) -> str:
+        line = stream.readline()
+        if not line:
+            raise EOFError
+        return line
+
+    return read
+
+
+def add_repl_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", metavar="FILE", help="write each run's events to this JSON-lines file")
+    p.add_argument(
+        "--history-file",
+        default=os.environ.get("ROBOT_LLM_HISTORY", DEFAULT_HISTORY_FILE),
+        metavar="FILE",
+        help=f"line history kept across sessions (default {DEFAULT_HISTORY_FILE}; '' for none)",
+    )

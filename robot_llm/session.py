@@ -1,0 +1,248 @@
+"""An operator session: a robot with its camera, a planner with the dialogue so far, an executor.
+
+`robot-llm plan`, `robot-llm run` and `robot-llm repl` all go through `Session`: the camera is
+rendered and perceived (ids associated to the scene file's ids, never the simulator's state), the
+command is planned with the session's `History` (so "it" and answers to questions carry across
+turns), and a plan is executed by the `Executor` with replanning. Each turn gives one JSON-ready
+dict, the `--json` output of the commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from robot_llm.types import Scene
+
+
+class SessionInputError(ValueError):
+    """Bad input for opening a session (unknown task, no scene, both a scene and a task)."""
+
+
+@dataclass
+class Session:
+    """A world built from a scene file or a task, with its robot, perceiver, planner and history.
+
+    `on_event` receives the executor's progress lines. `stop()` halts the arm from any thread.
+    """
+
+    world: Any
+    robot: Any
+    perceiver: Any
+    reference: Scene  # the scene file's (or task's) objects: the ids plans use
+    planner: Any
+    task: Any = None  # envs Task when opened with a task id
+    source: str = ""
+    on_event: Callable[[str], None] | None = None
+    video: str | None = None
+    log: str | None = None
+    history: Any = field(default=None)
+    _executor: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from robot_llm.planning import History
+
+        if self.history is None:
+            self.history = History()
+
+    # -- perception and planning --------------------------------------------------------------
+    def perceive(self) -> Scene:
+        """The scene for planning: ids from the scene file on the first look; after a run, ids
+        from the executor's tracking, with objects the camera cannot see now (a block in the
+        hand, one hidden by the arm) where they were last seen."""
+        from dataclasses import replace
+
+        from robot_llm.perception import associate
+
+        tracker = self._executor.tracker if self._executor is not None else None
+        if tracker is None or not tracker.known:
+            scene: Scene = associate(
+                self.perceiver.perceive(self.robot.capture("main")), self.reference
+            )
+            return scene
+        scene = tracker.perceive()
+        seen = set(scene.ids)
+        hidden = tuple(o for i, o in tracker.known.items() if i not in seen)
+        return replace(scene, objects=scene.objects + hidden)
+
+    def plan(self, command: str) -> tuple[Any, Scene, dict[str, float]]:
+        """Perceive and plan one command (a dialogue turn); nothing moves."""
+        from robot_llm.planning import plan_command
+
+        t0 = time.perf_counter()
+        scene = self.perceive()
+        t1 = time.perf_counter()
+        result = plan_command(self.planner, command, scene, self.history)
+        t2 = time.perf_counter()
+        return result, scene, {"perception_s": round(t1 - t0, 4), "planning_s": round(t2 - t1, 4)}
+
+    # -- execution ----------------------------------------------------------------------------
+    @property
+    def executor(self) -> Any:
+        if self._executor is None:
+            from robot_llm.execution import Executor
+            from robot_llm.planning import replan_function
+
+            self._executor = Executor(
+                self.robot,
+                self.perceiver,
+                log_path=self.log,
+                on_event=self._emit_event,
+                video=self.video,
+                replan=replan_function(self.planner, history=self.history),
+            )
+        return self._executor
+
+    def _emit_event(self, event: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(event.summary())
+
+    def stop(self) -> None:
+        """Halt the arm now (safe from any thread); the running plan ends as "stopped"."""
+        if self._executor is not None:
+            self._executor.stop()
+        else:
+            self.robot.stop()
+
+    def resume(self) -> None:
+        """Clear a latched stop so the next plan may move the arm."""
+        if self._executor is not None:
+            self._executor.resume()
+        elif callable(getattr(self.robot, "resume", None)):
+            self.robot.resume()
+
+    @property
+    def stopped(self) -> bool:
+        return bool(getattr(self.robot, "stopped", False))
+
+    def turn(self, command: str, execute: bool = True) -> dict[str, Any]:
+        """One command end to end: perceive, plan, and (with `execute`) run the plan.
+
+        The dict has command, status (planned, done, clarify, refused, failed, stopped), plan,
+        question / candidates / reason where relevant, per-subgoal results, scene_after and,
+        for a task, the task's own verdict; see docs/commands.md.
+        """
+        result, scene, timings = self.plan(command)
+        out: dict[str, Any] = {"command": command, "source": self.source}
+        out.update(result_fields(result))
+        if self.on_event is not None:
+            self.on_event(describe(result))
+        after = scene
+        if execute and result.type == "plan":
+            t0 = time.perf_counter()
+            run = self.executor.run(result, reference_scene=scene)
+            out["status"] = run.status
+            out["subgoals"] = run.to_dict().get("subgoals", [])
+            if run.reason:
+                out["reason"] = run.reason
+            timings["execution_s"] = round(time.perf_counter() - t0, 3)
+            timings.update({f"executor_{k}": v for k, v in run.timings.items()})
+            after = run.scene  # tracked ids from the scene file
+        out["scene" if not execute else "scene_after"] = scene_objects(after)
+        if self.task is not None and execute:
+            verdict = self.task.evaluate(self.world.object_states())
+            out["task_success"] = bool(verdict["success"])
+            out["task_progress"] = float(verdict["progress"])
+        out["timings"] = timings
+        return out
+
+    def close(self) -> None:
+        self.world.close()
+
+
+def open_session(
+    *,
+    scene: str | None = None,
+    task: str | None = None,
+    seed: int = 0,
+    planner: str = "rule",
+    perception: str = "camera",
+) -> Session:
+    """Build the world from a scene file or a seeded task and wrap it in a Session."""
+    from robot_llm.envs.scene import load_scene
+    from robot_llm.envs.world import TabletopWorld
+    from robot_llm.perception import scene_from_spec
+    from robot_llm.planning import PlannerError, get_planner
+    from robot_llm.robots.sim import SimRobot
+
+    try:
+        backend = get_planner(planner)
+    except PlannerError as err:
+        raise SessionInputError(str(err)) from None
+    episode_task = None
+    if scene and task:
+        raise SessionInputError("give either --scene or --task, not both")
+    if scene:
+        spec = load_scene(scene)
+        source = scene
+    elif task:
+        from gymnasium.utils.seeding import np_random
+
+        from robot_llm.envs import ENV_IDS, env_id
+        from robot_llm.envs.tasks import make_task
+
+        name = task.split("/")[-1].removesuffix("-v0")
+        if env_id(name) not in ENV_IDS:
+            raise SessionInputError(f"unknown task {task!r}; known: {', '.join(ENV_IDS)}")
+        episode_task = make_task(name)
+        rng, _ = np_random(seed)
+        spec = episode_task.reset(rng).scene
+        source = f"{env_id(name)} seed {seed}"
+    else:
+        raise SessionInputError("give a scene: --scene FILE or --task ID --seed N")
+    world = TabletopWorld()
+    world.build(spec)
+    if perception == "truth":
+        from robot_llm.perception import TruthPerceiver  # ablation: simulator ground truth
+
+        perceiver: Any = TruthPerceiver(world)
+    else:
+        from robot_llm.perception import CameraPerceiver
+
+        perceiver = CameraPerceiver()
+    robot = SimRobot(world)
+    return Session(world, robot, perceiver, scene_from_spec(spec), backend, episode_task, source)
+
+
+def result_fields(result: Any) -> dict[str, Any]:
+    status = {"plan": "planned", "clarify": "clarify", "refuse": "refused"}[result.type]
+    out: dict[str, Any] = {"status": status, "plan": result.to_dict()}
+    if result.type == "clarify":
+        out["question"] = result.question
+        out["candidates"] = list(result.candidates)
+    if result.type == "refuse":
+        out["reason"] = result.reason
+    return out
+
+
+def scene_objects(scene: Scene) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": o.id,
+            "kind": o.kind,
+            "color": o.color,
+            "size": o.size,
+            "position": [round(float(v), 4) for v in o.position],
+        }
+        for o in scene.objects
+    ]
+
+
+def describe(result: Any) -> str:
+    """One line for a plan result: the steps, the question or the refusal."""
+    if result.type == "plan":
+        steps = "; ".join(subgoal_text(s) for s in result.subgoals)
+        return f"plan ({len(result.subgoals)} steps): {steps}"
+    if result.type == "clarify":
+        return f"question: {result.question}"
+    return f"refused: {result.reason}"
+
+
+def subgoal_text(s: Any) -> str:
+    parts = [s.skill]
+    for key, value in s.to_dict().items():
+        if key != "skill":
+            parts.append(f"{key}={value}")
+    return " ".join(parts)
