@@ -30,6 +30,8 @@ PLACE_TOLERANCE: Final = 0.015
 TILT_TOLERANCE: Final = math.radians(15.0)
 # Two blocks are "next to" each other when the gap between their sides is at most this, meters.
 NEXT_TO_GAP: Final = 0.03
+# Two blocks of a row (a pyramid layer) stand at most this far apart between faces, meters.
+ROW_GAP: Final = 0.02
 
 # Regions of the workspace for push goals, in the table frame (x far, y left).
 REGIONS: Final[dict[str, tuple[tuple[float, float], tuple[float, float]]]] = {
@@ -150,6 +152,23 @@ def next_to(a: ObjectState, b: ObjectState) -> bool:
         return False
     reach = (height(a.spec.kind, a.spec.size) + height(b.spec.kind, b.spec.size)) / 2
     return horizontal_distance(a, b) <= reach * math.sqrt(2) + NEXT_TO_GAP
+
+
+def side_by_side(a: ObjectState, b: ObjectState) -> bool:
+    """Two blocks of one row: centers at most an edge plus ROW_GAP apart."""
+    edge = height("block", a.spec.size)
+    return horizontal_distance(a, b) <= edge + ROW_GAP
+
+
+def bridges(s: ObjectState, a: ObjectState, b: ObjectState) -> bool:
+    """`s` rests across blocks a and b that stand side by side, centered over the middle of
+    them, its bottom on the higher of their tops."""
+    if not (upright(s) and side_by_side(a, b)):
+        return False
+    mx = (float(a.position[0]) + float(b.position[0])) / 2
+    my = (float(a.position[1]) + float(b.position[1])) / 2
+    centered = math.hypot(float(s.position[0]) - mx, float(s.position[1]) - my) <= PLACE_TOLERANCE
+    return centered and abs(bottom(s) - max(top(a), top(b))) <= REST_TOLERANCE
 
 
 def at_point(a: ObjectState, xy: tuple[float, float], tolerance: float = PLACE_TOLERANCE) -> bool:

@@ -226,6 +226,14 @@ class Pick(Scripted):
         yield from move(m, [pos[0], pos[1], max(z, pos[2])], settle=False)
 
 
+def expected_in(subgoal: Subgoal, observation: Observation) -> int:
+    """Blocks the plan puts in this place subgoal's container, this one included."""
+    if subgoal.in_ is None:
+        return 1
+    later = {s.object for s in observation.upcoming if s.skill == "place" and s.in_ == subgoal.in_}
+    return 1 + len(later - {subgoal.object})
+
+
 class Place(Scripted):
     """place(object, on= | in_= | at=): carry the held block over the target, lower, release."""
 
@@ -247,17 +255,16 @@ class Place(Scripted):
         seen = _find(scene, oid)
         edge, offset = self.held_geometry(seen, start, width)
         try:
-            spot = resolve_place(scene, subgoal, oid, edge)
+            spot = resolve_place(scene, subgoal, oid, edge, expected_in(subgoal, observation))
         except PlaceError as err:
             return fail(str(err))
         if not lim.contains([spot.xy[0], spot.xy[1], lim.workspace_min[2]], margin=1e-6):
             return fail(f"place point {fmt(spot.xy)} is outside the workspace")
         gap = edge + RELEASE_MARGIN
-        obstacles = [
-            o
-            for o in scene
-            if o.id not in (oid, spot.target.id if spot.target else "") and o.kind != "zone"
-        ]
+        below_hand = {oid, *(o.id for o in spot.supports)}
+        if spot.target is not None:
+            below_hand.add(spot.target.id)
+        obstacles = [o for o in scene if o.id not in below_hand and o.kind != "zone"]
         yaw = choose_hand_yaw(hand_yaw, spot, gap, obstacles)
         below = hang(edge)
         hand_xy = spot.xy - offset
@@ -306,6 +313,14 @@ class Place(Scripted):
         if seen is None:
             return ""  # not seen (occluded or missed): nothing to judge
         where = f"{oid!r} landed at {fmt(seen.position[:2])}"
+        if spot.supports:
+            a, b = (_find(scene, o.id) or o for o in spot.supports)
+            middle = (_xy(a) + _xy(b)) / 2
+            off = float(np.linalg.norm(_xy(seen) - middle))
+            level = max(top(a), top(b))
+            if off > 0.015 or abs(bottom(seen) - level) > 0.015:
+                return f"{where}, not across {a.id!r} and {b.id!r}"
+            return ""
         target = spot.target and (_find(scene, spot.target.id) or spot.target)
         if spot.kind == "block" and target is not None:
             off = float(np.linalg.norm(_xy(seen) - _xy(target)))

@@ -21,6 +21,8 @@ from robot_llm.envs.geometry import (
     bowl_rim_radius,
 )
 from robot_llm.envs.palette import BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
+from robot_llm.envs.predicates import ROW_GAP
+from robot_llm.envs.tasks.common import slot_offsets
 from robot_llm.policies.motion import nearest_equivalent
 from robot_llm.policies.scene_geometry import (
     block_edge,
@@ -48,6 +50,10 @@ RELEASE_MARGIN: Final = 0.02
 FINGER_THICKNESS: Final = 0.012
 # Blocks in a container keep this gap between them, meters.
 NEIGHBOR_GAP: Final = 0.012
+# Most blocks spread over by slots, per container kind (a zone holds two side by side).
+MAX_SLOTS: Final = {"bowl": 3, "zone": 2, "tray": 6}
+# A block set down on the table turns square to a block within this distance, meters.
+NEIGHBOR_REACH: Final = 0.08
 
 
 class PlaceError(ValueError):
@@ -65,16 +71,23 @@ class PlaceTarget:
     # The block's yaw should match this modulo 90 degrees: the block it goes on, or its
     # neighbor in a container.
     align_yaw: float | None
+    supports: tuple[SceneObject, ...] = ()  # across: the two blocks it rests on
 
     @property
     def release_gap(self) -> float:
         return RELEASE_GAP[self.kind]
 
 
-def resolve_place(scene: Scene, subgoal: Subgoal, held: str, edge: float) -> PlaceTarget:
-    """The spot for a place subgoal (on=, in_= or at=); PlaceError says why there is none."""
+def resolve_place(
+    scene: Scene, subgoal: Subgoal, held: str, edge: float, expected: int = 1
+) -> PlaceTarget:
+    """The spot for a place subgoal (on=, in_=, at= or across=); PlaceError says why there is
+    none. `expected`: how many blocks the plan puts in the target container, this one
+    included, so the first of them leaves room for the rest."""
     if subgoal.at is not None:
         return _at_point(scene, np.asarray(subgoal.at, dtype=float), held, edge)
+    if subgoal.across is not None:
+        return _across(scene, subgoal.across, held)
     target_id = subgoal.target
     assert target_id is not None
     if target_id == held:
@@ -91,7 +104,7 @@ def resolve_place(scene: Scene, subgoal: Subgoal, held: str, edge: float) -> Pla
                 raise PlaceError(f"target {target_id!r} is covered by {o.id!r}")
         return PlaceTarget(xy, top(target), "block", target, target.yaw)
     if target.kind in ("bowl", "zone", "tray"):
-        spot = free_spot(target, edge, others)
+        spot = free_spot(target, edge, others, expected)
         if spot is None:
             raise PlaceError(f"no room for {held!r} in {target_id!r}")
         inside = blocks_inside(target, others)
@@ -116,6 +129,8 @@ def _inside(xy: np.ndarray, o: SceneObject) -> bool:
 
 
 def _at_point(scene: Scene, xy: np.ndarray, held: str, edge: float) -> PlaceTarget:
+    """A point on the table (or a zone). The block goes down square to its nearest neighbor
+    block within NEIGHBOR_REACH (so a row of blocks stays square), else square to the table."""
     surface, kind, target = 0.0, "table", None
     for o in scene:
         if o.id == held or not _inside(xy, o):
@@ -124,7 +139,48 @@ def _at_point(scene: Scene, xy: np.ndarray, held: str, edge: float) -> PlaceTarg
             raise PlaceError(f"point [{xy[0]:.3f}, {xy[1]:.3f}] is occupied by {o.id!r}")
         if support_surface(o) > surface:
             surface, kind, target = support_surface(o), o.kind, o
-    return PlaceTarget(xy, surface, kind, target, None)
+    near = [
+        o
+        for o in scene
+        if o.kind == "block"
+        and o.id != held
+        and float(np.linalg.norm(_xy(o) - xy)) <= NEIGHBOR_REACH
+    ]
+    nearest = min(near, key=lambda o: float(np.linalg.norm(_xy(o) - xy)), default=None)
+    return PlaceTarget(xy, surface, kind, target, nearest.yaw if nearest is not None else 0.0)
+
+
+def _across(scene: Scene, across: tuple[str, str], held: str) -> PlaceTarget:
+    """Across two blocks side by side: centered over the middle of them, square to the line
+    through their centers, resting on the higher top."""
+    supports = []
+    for oid in across:
+        if oid == held:
+            raise PlaceError(f"cannot place {held!r} across itself")
+        try:
+            o = scene.get(oid)
+        except KeyError:
+            raise PlaceError(f"support {oid!r} not in scene") from None
+        if o.kind != "block":
+            raise PlaceError(f"cannot place across {oid!r}: it is a {o.kind}, not a block")
+        supports.append(o)
+    a, b = supports
+    span = float(np.linalg.norm(_xy(a) - _xy(b)))
+    reach = (block_edge(a) + block_edge(b)) / 2 + ROW_GAP
+    if span > reach:
+        raise PlaceError(
+            f"{a.id!r} and {b.id!r} are {span:.3f} m apart: too far apart to bridge "
+            f"(at most {reach:.3f} m between centers)"
+        )
+    xy = (_xy(a) + _xy(b)) / 2
+    level = max(top(a), top(b))
+    for o in scene:
+        above = o.kind == "block" and o.id not in (held, a.id, b.id) and bottom(o) > level - 0.01
+        if above and _inside(xy, o):
+            raise PlaceError(f"the middle of {a.id!r} and {b.id!r} is covered by {o.id!r}")
+    d = _xy(b) - _xy(a)
+    align = math.atan2(float(d[1]), float(d[0]))
+    return PlaceTarget(xy, level, "block", None, align, (a, b))
 
 
 def _local(o: SceneObject, xy: np.ndarray) -> np.ndarray:
@@ -169,15 +225,20 @@ def blocks_inside(container: SceneObject, others: Sequence[SceneObject]) -> list
 
 
 def free_spot(
-    container: SceneObject, edge: float, others: Sequence[SceneObject]
+    container: SceneObject, edge: float, others: Sequence[SceneObject], expected: int = 1
 ) -> np.ndarray | None:
     """Where a block of `edge` goes in a container: the most central spot that keeps
     NEIGHBOR_GAP from the blocks already in it, else the roomiest spot; None when even that
     would overlap one. Gaps assume the new block is turned like its neighbor (see
-    `resolve_place`: the hand aligns it)."""
+    `resolve_place`: the hand aligns it). Into an empty container with `expected` blocks to
+    come, the first goes to the first of the slots that spread them out (a block in the middle
+    of a bowl would leave no room for a second)."""
     inside = blocks_inside(container, others)
     if not inside:
-        return _xy(container)
+        if expected < 2 or container.kind not in ("bowl", "zone", "tray"):
+            return _xy(container)
+        dx, dy, _ = slot_offsets(container.kind, min(expected, MAX_SLOTS[container.kind]))[0]
+        return _world(container, np.array([dx, dy]))
     best: tuple[bool, float, float] | None = None
     spot = None
     for off in candidate_offsets(container, edge):

@@ -50,9 +50,22 @@ SUBGOAL_SCHEMA: Final[dict[str, Any]] = {
                 "on": {**_ID, "description": "put it on top of this block"},
                 "in": {**_ID, "description": "put it in this bowl, tray or zone"},
                 "at": _point(2, "put it on the table at [x, y], meters, table frame"),
+                "across": {
+                    "type": "array",
+                    "items": _ID,
+                    "minItems": 2,
+                    "maxItems": 2,
+                    "uniqueItems": True,
+                    "description": "rest it across these two blocks standing side by side",
+                },
             },
             ["object"],
-            oneOf=[{"required": ["on"]}, {"required": ["in"]}, {"required": ["at"]}],
+            oneOf=[
+                {"required": ["on"]},
+                {"required": ["in"]},
+                {"required": ["at"]},
+                {"required": ["across"]},
+            ],
         ),
         _skill(
             "push",

@@ -191,9 +191,9 @@ class Scene:
 class Subgoal:
     """One step of a plan: a skill with grounded object ids or table-frame positions.
 
-    pick(object); place(object, on=id | in_=id | at=[x, y]); push(object, to=[x, y] |
-    direction [+ distance]); move_to(pose=[x, y, z] or [x, y, z, yaw]); open_gripper;
-    close_gripper; home; stop. In JSON the `in_` field is spelled "in".
+    pick(object); place(object, on=id | in_=id | at=[x, y] | across=[id, id]); push(object,
+    to=[x, y] | direction [+ distance]); move_to(pose=[x, y, z] or [x, y, z, yaw]);
+    open_gripper; close_gripper; home; stop. In JSON the `in_` field is spelled "in".
     """
 
     skill: str
@@ -205,14 +205,22 @@ class Subgoal:
     direction: str | None = None
     distance: float | None = None
     pose: tuple[float, ...] | None = None
+    across: tuple[str, str] | None = None  # place: resting on two blocks side by side
 
     def __post_init__(self) -> None:
         validate_subgoal(self)
 
     @property
     def target(self) -> str | None:
-        """The id this subgoal puts its object on or in, if any."""
+        """The id this subgoal puts its object on or in, if any (not set for `across`)."""
         return self.on if self.on is not None else self.in_
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every id this subgoal puts its object on or in: `on`, `in` or both `across` ids."""
+        if self.across is not None:
+            return self.across
+        return (self.target,) if self.target is not None else ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"skill": self.skill}
@@ -221,6 +229,7 @@ class Subgoal:
             ("on", self.on),
             ("in", self.in_),
             ("at", list(self.at) if self.at is not None else None),
+            ("across", list(self.across) if self.across is not None else None),
             ("to", list(self.to) if self.to is not None else None),
             ("direction", self.direction),
             ("distance", self.distance),
@@ -260,6 +269,13 @@ class Subgoal:
                 raise SchemaError(f"{where}: field {key!r} must be a string")
             return v
 
+        across = d.get("across")
+        if across is not None and (
+            not isinstance(across, list | tuple)
+            or len(across) != 2
+            or not all(isinstance(v, str) for v in across)
+        ):
+            raise SchemaError(f"{where}: field 'across' must be a list of two object ids")
         distance = d.get("distance")
         if distance is not None and (
             isinstance(distance, bool) or not isinstance(distance, int | float)
@@ -276,6 +292,7 @@ class Subgoal:
                 direction=text("direction"),
                 distance=float(distance) if distance is not None else None,
                 pose=point("pose", (3, 4)),
+                across=(str(across[0]), str(across[1])) if across is not None else None,
             )
         except SchemaError as err:
             message = str(err)
@@ -284,11 +301,22 @@ class Subgoal:
             raise SchemaError(f"{where}: {message}") from None
 
 
-_SUBGOAL_KEYS = {"skill", "object", "on", "in", "at", "to", "direction", "distance", "pose"}
+_SUBGOAL_KEYS = {
+    "skill",
+    "object",
+    "on",
+    "in",
+    "at",
+    "across",
+    "to",
+    "direction",
+    "distance",
+    "pose",
+}
 _SKILL_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     # skill: (required fields, optional fields)
     "pick": ({"object"}, set()),
-    "place": ({"object"}, {"on", "in_", "at"}),
+    "place": ({"object"}, {"on", "in_", "at", "across"}),
     "push": ({"object"}, {"to", "direction", "distance"}),
     "move_to": ({"pose"}, set()),
     "open_gripper": (set(), set()),
@@ -305,7 +333,7 @@ def validate_subgoal(s: Subgoal) -> None:
     required, optional = _SKILL_FIELDS[s.skill]
     present = {
         name
-        for name in ("object", "on", "in_", "at", "to", "direction", "distance", "pose")
+        for name in ("object", "on", "in_", "at", "across", "to", "direction", "distance", "pose")
         if getattr(s, name) is not None
     }
     missing = required - present
@@ -315,8 +343,14 @@ def validate_subgoal(s: Subgoal) -> None:
     if extra:
         name = sorted(extra)[0].rstrip("_")
         raise SchemaError(f"skill {s.skill!r} takes no field {name!r}")
-    if s.skill == "place" and len(present & {"on", "in_", "at"}) != 1:
-        raise SchemaError("skill 'place' needs exactly one of 'on', 'in', 'at'")
+    if s.skill == "place" and len(present & {"on", "in_", "at", "across"}) != 1:
+        raise SchemaError("skill 'place' needs exactly one of 'on', 'in', 'at', 'across'")
+    if s.across is not None:
+        a, b = s.across
+        if a == b or s.object in s.across:
+            raise SchemaError(
+                "field 'across' must name two different blocks, neither the placed one"
+            )
     if s.skill == "push":
         if len(present & {"to", "direction"}) != 1:
             raise SchemaError("skill 'push' needs exactly one of 'to', 'direction'")

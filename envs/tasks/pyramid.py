@@ -20,8 +20,9 @@ from robot_llm.envs.predicates import (
     PLACE_TOLERANCE,
     REST_TOLERANCE,
     bottom,
-    horizontal_distance,
+    bridges,
     on_table,
+    side_by_side,
     top,
     upright,
 )
@@ -43,8 +44,6 @@ SIZE: Final = "medium"
 SLOT_GAP: Final = 0.005
 # The oracle counts a block within this distance of its slot as placed, meters.
 SLOT_TOLERANCE: Final = 0.008
-# Neighbouring blocks of a layer may stand at most this far apart (between faces), meters.
-MAX_GAP: Final = 0.02
 # Where the oracle builds: the row runs along +y (left-right in the camera image).
 ROW_YAW: Final = math.pi / 2
 SITE_X: Final = (0.42, 0.58)
@@ -55,21 +54,6 @@ def _midpoint(a: ObjectState, b: ObjectState) -> np.ndarray:
     return np.asarray((a.position[:2] + b.position[:2]) / 2)
 
 
-def _adjacent(a: ObjectState, b: ObjectState) -> bool:
-    """Two blocks of one layer stand side by side: faces at most MAX_GAP apart."""
-    edge = height("block", a.spec.size)
-    return horizontal_distance(a, b) <= edge + MAX_GAP
-
-
-def _bridges(s: ObjectState, a: ObjectState, b: ObjectState) -> bool:
-    """`s` rests on adjacent blocks a and b, centered over the middle of them."""
-    if not (upright(s) and _adjacent(a, b)):
-        return False
-    level = max(top(a), top(b))
-    centered = float(np.linalg.norm(s.position[:2] - _midpoint(a, b))) <= PLACE_TOLERANCE
-    return centered and abs(bottom(s) - level) <= REST_TOLERANCE
-
-
 def _row(blocks: Sequence[ObjectState]) -> list[ObjectState] | None:
     """The three blocks in row order (end, middle, end) if they form a row on the table."""
     if not all(on_table(b) for b in blocks):
@@ -77,7 +61,7 @@ def _row(blocks: Sequence[ObjectState]) -> list[ObjectState] | None:
     for mid in range(3):
         a, b = (blocks[i] for i in range(3) if i != mid)
         m = blocks[mid]
-        if not (_adjacent(a, m) and _adjacent(m, b)):
+        if not (side_by_side(a, m) and side_by_side(m, b)):
             continue
         if float(np.linalg.norm(m.position[:2] - _midpoint(a, b))) <= PLACE_TOLERANCE:
             return [a, m, b]
@@ -115,19 +99,19 @@ class Pyramid(Task):
             out.update(dict.fromkeys(goal["base"], True))
         else:  # partial credit: two base blocks already side by side on the table
             for a, b in itertools.combinations(base, 2):
-                if on_table(a) and on_table(b) and _adjacent(a, b):
+                if on_table(a) and on_table(b) and side_by_side(a, b):
                     out[a.spec.id] = out[b.spec.id] = True
                     break
         pairs = [(row[0], row[1]), (row[1], row[2])] if row is not None else []
         used: set[int] = set()
         for m in middle:
             for k, (a, b) in enumerate(pairs):
-                if k not in used and _bridges(m, a, b):
+                if k not in used and bridges(m, a, b):
                     used.add(k)
                     out[m.spec.id] = True
                     break
         if all(out[m.spec.id] for m in middle):
-            out[goal["top"]] = _bridges(states[goal["top"]], middle[0], middle[1])
+            out[goal["top"]] = bridges(states[goal["top"]], middle[0], middle[1])
         return out
 
     def evaluate(self, states: States) -> dict[str, Any]:

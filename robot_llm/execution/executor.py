@@ -379,7 +379,7 @@ class Executor:
         run.facts = [
             f
             for f in run.facts
-            if f.subgoal.object not in touched and f.subgoal.target not in touched
+            if f.subgoal.object not in touched and not touched.intersection(f.subgoal.targets)
         ]
         if subgoal.skill == "place":
             run.facts.append(_Fact(subgoal, run.plan_no, index))
@@ -510,12 +510,13 @@ class Executor:
         skill = factory()
         max_periods = max(1, int(self.skill_timeout * self.robot.info.control_hz))
         t0 = time.monotonic()
-        gen = skill.run(subgoal, self._observation())
+        upcoming = run.plan.subgoals[run.index + 1 :] if run.index is not None else ()
+        gen = skill.run(subgoal, self._observation(upcoming))
         try:
             command = next(gen)
             for _ in range(max_periods):
                 self._apply(run, command)
-                command = gen.send(self._observation())
+                command = gen.send(self._observation(upcoming))
             return SkillResult(False, f"timed out after {self.skill_timeout:.0f} s")
         except StopIteration as done:
             value = done.value
@@ -575,8 +576,9 @@ class Executor:
         if self._stop.is_set():
             raise _StopRequested("stop requested")
 
-    def _observation(self) -> Observation:
-        return Observation(self.robot.state(), self.tracker.scene, target=self.robot.ee_target())
+    def _observation(self, upcoming: tuple[Subgoal, ...] = ()) -> Observation:
+        state, scene = self.robot.state(), self.tracker.scene
+        return Observation(state, scene, target=self.robot.ee_target(), upcoming=upcoming)
 
     # -- perception, events, bookkeeping --------------------------------------------------------
     def _timed_perceive(
@@ -664,4 +666,6 @@ def scripted_skills(robot: Robot) -> dict[str, Callable[[], Skill]]:
 def _relation(subgoal: Subgoal) -> str:
     if subgoal.at is not None:
         return f"{subgoal.object} at [{subgoal.at[0]:.3f}, {subgoal.at[1]:.3f}]"
+    if subgoal.across is not None:
+        return f"{subgoal.object} across {subgoal.across[0]} and {subgoal.across[1]}"
     return f"{subgoal.object} {'on' if subgoal.on is not None else 'in'} {subgoal.target}"

@@ -16,7 +16,14 @@ import numpy as np
 
 from robot_llm.envs.geometry import half_extents_xy
 from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import at_point, bottom, horizontal_distance, placed_in, top
+from robot_llm.envs.predicates import (
+    at_point,
+    bottom,
+    bridges,
+    horizontal_distance,
+    placed_in,
+    top,
+)
 from robot_llm.envs.scene import ObjectSpec
 
 # What push directions and the default push distance mean, as the push skill defines them.
@@ -176,6 +183,8 @@ def _verify_place(subgoal: Subgoal, after: Scene, state: RobotState) -> Verdict:
             return OK
         d = math.hypot(a.position[0] - x, a.position[1] - y)
         return Verdict(False, f"{oid} is at {_xy(obj)}, {d:.3f} m from [{x:.3f}, {y:.3f}]")
+    if subgoal.across is not None:
+        return _verify_across(oid, a, subgoal.across, after)
     tid = subgoal.target
     target = _find(after, tid)
     if target is None:
@@ -190,6 +199,25 @@ def _verify_place(subgoal: Subgoal, after: Scene, state: RobotState) -> Verdict:
         False,
         f"{oid} is not {relation} {tid}: {d:.3f} m from its center, bottom {level:+.3f} m "
         f"from its {'top' if t.spec.kind == 'block' else 'base'}",
+    )
+
+
+def _verify_across(oid: str, a: ObjectState, across: tuple[str, str], after: Scene) -> Verdict:
+    first, second = (_find(after, i) for i in across)
+    if first is None or second is None:
+        missing = across[0] if first is None else across[1]
+        return Verdict(False, f"{missing} is not in the scene")
+    s1, s2 = object_state(first), object_state(second)
+    if bridges(a, s1, s2):
+        return OK
+    mx = (s1.position[0] + s2.position[0]) / 2
+    my = (s1.position[1] + s2.position[1]) / 2
+    d = math.hypot(a.position[0] - mx, a.position[1] - my)
+    level = bottom(a) - max(top(s1), top(s2))
+    return Verdict(
+        False,
+        f"{oid} is not across {across[0]} and {across[1]}: {d:.3f} m from between them, "
+        f"bottom {level:+.3f} m from their tops",
     )
 
 
@@ -229,7 +257,8 @@ def _verify_push(subgoal: Subgoal, before: Scene, after: Scene) -> Verdict:
 # -- the plan against the scene -------------------------------------------------------------------
 def referenced_ids(subgoal: Subgoal) -> tuple[str, ...]:
     """Object ids a subgoal names (its object and its target)."""
-    return tuple(i for i in (subgoal.object, subgoal.on, subgoal.in_) if i is not None)
+    named = (subgoal.object, subgoal.on, subgoal.in_, *(subgoal.across or ()))
+    return tuple(i for i in named if i is not None)
 
 
 def relation_holds(subgoal: Subgoal, scene: Scene) -> bool:
@@ -240,6 +269,8 @@ def relation_holds(subgoal: Subgoal, scene: Scene) -> bool:
     a = object_state(obj)
     if subgoal.at is not None:
         return at_point(a, (float(subgoal.at[0]), float(subgoal.at[1])))
+    if subgoal.across is not None:
+        return _verify_across(str(subgoal.object), a, subgoal.across, scene).ok
     target = _find(scene, subgoal.target)
     return target is not None and placed_in(a, object_state(target))
 

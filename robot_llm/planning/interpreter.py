@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from robot_llm.planning import actions, tasks
+from robot_llm.planning import actions, pyramid, tasks
 from robot_llm.planning.clauses import (
     ARM_WORDS,
     ON_TOP,
@@ -79,8 +79,9 @@ class Interpreter:
         return out
 
     def run(self, tokens: list[str]) -> None:
-        if any(w in ("pyramid", "pyramids") for w in tokens):
-            raise refuse(tasks.NO_PYRAMIDS)
+        if pyramid.is_pyramid(tokens):
+            pyramid.build(self, tokens)
+            return
         tokens = tasks.strip_tower_rules(tokens)
         clauses: list[list[str]] = []
         for piece in split_pieces(tokens):

@@ -8,6 +8,7 @@ objects or none, and refuses (Refuse) what it cannot or must not do.
 
 from __future__ import annotations
 
+from robot_llm.planning import pyramid
 from robot_llm.planning.answers import (
     CANCEL,
     answer_ids,
@@ -65,6 +66,8 @@ class RulePlanner:
         root = pending.command or (history.turns[-1].command if history.turns else "")
         if toks in CANCEL:
             return Plan((), root, self.name)
+        if pending.question.startswith(pyramid.QUESTION_PREFIX) and not starts_action(toks):
+            return f"{root}; {' '.join(toks)}", []  # which blocks go where: more of the command
         if not toks or not pending.candidates:
             return None
         if starts_action(toks) and toks[0] not in ("the", "left", "right"):

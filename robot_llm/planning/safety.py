@@ -326,7 +326,7 @@ class SafetyGate:
             where = f"step {i + 1} ({s.skill})"
             if s.skill not in SKILLS:
                 return f"{where}: unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}"
-            for oid in (s.object, s.on, s.in_):
+            for oid in (s.object, s.on, s.in_, *(s.across or ())):
                 if oid is not None and oid not in objs:
                     return f"{where}: there is no object {oid!r} in the scene"
             kind = objs[s.object].kind if s.object is not None else ""
@@ -369,7 +369,7 @@ class SafetyGate:
                 elif s.to is not None and s.object is not None:
                     pos[s.object] = s.to
             elif s.skill == "place" and s.object is not None:
-                target = s.on or s.in_
+                target = s.on or s.in_ or (s.across[0] if s.across else None)
                 pos[s.object] = s.at if s.at is not None else pos.get(target or "", pos[s.object])
         return None
 

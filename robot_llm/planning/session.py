@@ -71,7 +71,9 @@ class Session:
             if isinstance(turn.result, Plan):
                 for st in turn.result.subgoals:
                     recent += [
-                        i for i in (st.object, st.on, st.in_) if i is not None and i in world
+                        i
+                        for i in (st.object, st.on, st.in_, *(st.across or ()))
+                        if i is not None and i in world
                     ]
         ctx = Context(world, mentioned=mentioned, bindings=bindings, recent=recent)
         return cls(world, ctx, history, scene)

@@ -24,7 +24,8 @@ Case format (one YAML file per group; `category` and `scene` are defaults for it
         vars: {verb: [pick up, grab], obj: [{text: green block, id: green_block}]}
         plan: ["pick {obj[id]}"]
 
-Subgoal shorthand: `pick A`, `place A on B`, `place A in B`, `place A at X Y`, `place A at *`
+Subgoal shorthand: `pick A`, `place A on B`, `place A in B`, `place A across B C`,
+`place A at X Y`, `place A at *`
 (anywhere in the workspace), `place A at region:far_left` (inside that region), `push A left
 0.1`, `push A to X Y`, `move_to X Y Z`, `home`, `stop`, `open_gripper`, `close_gripper`.
 """
@@ -112,14 +113,16 @@ class StepPattern:
     direction: str | None = None
     distance: float | None = None
     pose: tuple[float, ...] | None = None
+    across: tuple[str, str] | None = None
 
     def matches(self, s: Subgoal) -> bool:
-        if (s.skill, s.object, s.on, s.in_, s.direction) != (
+        if (s.skill, s.object, s.on, s.in_, s.direction, s.across) != (
             self.skill,
             self.object,
             self.on,
             self.in_,
             self.direction,
+            self.across,
         ):
             return False
         if self.distance is not None and (
@@ -147,6 +150,8 @@ class StepPattern:
         for key, v in (("on", self.on), ("in", self.in_)):
             if v:
                 parts += [key, v]
+        if self.across:
+            parts += ["across", *self.across]
         for key, p in (("at", self.at), ("to", self.to)):
             if p is not None:
                 parts += [key, p if isinstance(p, str) else f"{p[0]:g} {p[1]:g}"]
@@ -175,7 +180,9 @@ def _point_ok(want: tuple[float, float] | str | None, got: tuple[float, float] |
 
 def describe_subgoal(s: Subgoal) -> str:
     """The shorthand of a subgoal (what a suite file would say)."""
-    p = StepPattern(s.skill, s.object, s.on, s.in_, s.at, s.to, s.direction, s.distance, s.pose)
+    p = StepPattern(
+        s.skill, s.object, s.on, s.in_, s.at, s.to, s.direction, s.distance, s.pose, s.across
+    )
     return str(p)
 
 
@@ -198,6 +205,8 @@ def parse_step(text: str, where: str = "step") -> StepPattern:
                 return StepPattern("place", obj, in_=w[3])
             if rel == "at":
                 return StepPattern("place", obj, at=_point(w[3:]))
+            if rel == "across" and len(w) == 5:
+                return StepPattern("place", obj, across=(w[3], w[4]))
         if skill == "push" and len(w) >= 3:
             obj = w[1]
             if w[2] == "to":

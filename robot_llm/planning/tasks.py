@@ -23,9 +23,9 @@ from robot_llm.planning.world import World
 if TYPE_CHECKING:
     from robot_llm.planning.rules import Interpreter
 
-NO_PYRAMIDS: Final = (
-    "I can build a single tower (one block on another), not pyramids, rows or other shapes: a "
-    "block resting across two blocks is not something my plans can express."
+NO_SHAPES: Final = (
+    "I can build towers (one block on another) and pyramids (each block across two below it), "
+    "not walls, rows, arches or other shapes."
 )
 TOWER_WORDS: Final = frozenset({"tower", "towers", "pile", "column"})
 TOWER_PHRASES: Final = sorted(
@@ -215,11 +215,8 @@ def clear_for_move(s: Session, oid: str, objs: Sequence[str]) -> None:
 def tower(it: Interpreter, rest: list[str]) -> None:
     s = it.s
     world = s.world
-    if any(
-        w in ("pyramid", "pyramids", "wall", "bridge", "arch", "circle", "row", "line")
-        for w in rest
-    ):
-        raise refuse(NO_PYRAMIDS)
+    if any(w in ("wall", "bridge", "arch", "circle", "row", "line") for w in rest):
+        raise refuse(NO_SHAPES)
     rest, order = take_order(list(rest))
     rest, _ = _remove(rest, TOWER_PHRASES)
     segments: list[list[str]] = [[]]

@@ -233,6 +233,13 @@ class World:
         t.x, t.y = xy
         t.z = height(t.kind, t.size) / 2
 
+    def place_across(self, object_id: str, pair: tuple[str, str]) -> None:
+        """Rest a block across two blocks side by side (it counts as on the first)."""
+        t, a, b = self.things[object_id], self.things[pair[0]], self.things[pair[1]]
+        t.held, t.support = False, a.id
+        t.x, t.y = (a.x + b.x) / 2, (a.y + b.y) / 2
+        t.z = max(a.top, b.top) + height(t.kind, t.size) / 2
+
     def move_xy(self, object_id: str, xy: tuple[float, float]) -> None:
         """A push: the object (and anything in or on it) slides to a new position."""
         t = self.things[object_id]
