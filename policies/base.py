@@ -34,6 +34,9 @@ class Observation:
     frame: CameraFrame | None = None
     # The end-effector target the robot is tracking (position, yaw), for smooth streaming.
     target: tuple[np.ndarray, float] | None = None
+    # The plan's subgoals after this one, so a skill can leave room for what comes next (a
+    # place into a container keeps space for the blocks the plan puts there later).
+    upcoming: tuple[Subgoal, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -286,14 +286,30 @@ def test_zone_targets_use_in_and_blocks_use_on() -> None:
     assert isinstance(r, Plan) and r.subgoals[1].on == "blue_block"
 
 
-def test_region_push_targets_are_region_centers() -> None:
+def test_region_pushes_take_the_shortest_way_into_the_region() -> None:
     from robot_llm.envs.predicates import REGIONS
 
-    r = plan("push the green block to the far left corner")
-    assert isinstance(r, Plan)
-    (s,) = r.subgoals
-    (x0, x1), (y0, y1) = REGIONS["far left"]
-    assert s.to == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2))
+    green = MAIN.get("green_block").position
+    for region, phrase in (
+        ("far left", "far left corner"),
+        ("left", "left side"),
+        ("near", "front"),
+    ):
+        r = plan(f"push the green block to the {phrase}")
+        assert isinstance(r, Plan)
+        (s,) = r.subgoals
+        assert s.to is not None
+        (x0, x1), (y0, y1) = REGIONS[region]
+        margin = 0.04 - 1e-9
+        assert x0 + margin <= s.to[0] <= x1 - margin and y0 + margin <= s.to[1] <= y1 - margin
+        # The region's nearest point: no other point inside the shrunk box is closer.
+        nearest = (
+            min(max(green[0], x0 + 0.04), x1 - 0.04),
+            min(max(green[1], y0 + 0.04), y1 - 0.04),
+        )
+        assert s.to == pytest.approx(nearest, abs=1e-3)
+    r = plan("slide the green block to the center")
+    assert isinstance(r, Plan) and r.subgoals[0].to == pytest.approx((0.5, 0.0))
 
 
 def test_replan_function_plans_through_the_pipeline() -> None:
@@ -303,16 +319,6 @@ def test_replan_function_plans_through_the_pipeline() -> None:
         ("place", "green_block", "blue_bowl"),
     ]
     assert replan("throw the green block", MAIN, []).type == "refuse"
-
-
-def test_planning_latency_is_small() -> None:
-    import time
-
-    planner = get_planner("rule")
-    t0 = time.perf_counter()
-    for _ in range(20):
-        plan_command(planner, "put all the blocks except the blue one in the green bowl", MAIN)
-    assert (time.perf_counter() - t0) / 20 < 0.05
 
 
 def test_scene_from_data_stacks_objects() -> None:

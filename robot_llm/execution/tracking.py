@@ -20,6 +20,12 @@ from robot_llm.types import CameraFrame, Scene, SceneObject
 # After association within its gate, objects still unmatched are matched to lost ones of the
 # same kind and color up to this far apart, meters.
 REFIND_GATE: Final = 1.0
+# A sighting below this confidence is mostly hidden (a block under others in a pyramid, a
+# block behind a taller one): its pose is a guess from a sliver of pixels.
+OCCLUDED_CONFIDENCE: Final = 0.4
+# Such a sighting within this distance of the last confident one, of an object no skill has
+# moved since, keeps the confident pose, meters.
+OCCLUDED_GATE: Final = 0.05
 
 PerceiveFn = Callable[[CameraFrame], Scene]
 
@@ -53,6 +59,7 @@ class SceneTracker:
         self.scene = Scene()
         self.known: dict[str, SceneObject] = {}  # last sighting of every id
         self.view_clear = True  # whether the latest scene was seen with nothing in the way
+        self.moved: set[str] = set()  # ids a skill moved since the latest perception
 
     def perceive(self, reference: Scene | None = None, clear_view: bool = True) -> Scene:
         """Capture the camera and perceive.
@@ -67,6 +74,8 @@ class SceneTracker:
             self.known = {o.id: o for o in reference.objects}
         if self.known:
             perceived = self._keep_ids(perceived)
+            perceived = self._keep_confident(perceived)
+        self.moved.clear()
         for o in perceived.objects:
             if clear_view or o.id in self.known:
                 self.known[o.id] = o
@@ -80,6 +89,7 @@ class SceneTracker:
         known = self.known.get(object_id or "")
         if known is None:
             return
+        self.moved.add(known.id)
         x, y, _ = self.robot.state().ee_position
         self.known[known.id] = replace(known, position=(x, y, known.position[2]))
 
@@ -88,6 +98,26 @@ class SceneTracker:
         if object_id is None:
             return False
         return is_held(object_id, self.scene, self.robot.state(), self.known)
+
+    def _keep_confident(self, perceived: Scene) -> Scene:
+        """A mostly hidden object that nothing moved keeps its last confident pose."""
+
+        def steady(o: SceneObject) -> SceneObject:
+            prev = self.known.get(o.id)
+            if (
+                prev is None
+                or o.confidence >= OCCLUDED_CONFIDENCE
+                or prev.confidence < OCCLUDED_CONFIDENCE
+                or o.id in self.moved
+                or prev.kind != o.kind
+            ):
+                return o
+            dx, dy = o.position[0] - prev.position[0], o.position[1] - prev.position[1]
+            if (dx * dx + dy * dy) ** 0.5 > OCCLUDED_GATE:
+                return o
+            return prev
+
+        return replace(perceived, objects=tuple(steady(o) for o in perceived.objects))
 
     def _keep_ids(self, perceived: Scene) -> Scene:
         associate = self._association()

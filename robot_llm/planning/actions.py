@@ -346,6 +346,18 @@ def push(
     s.mention(objs)
 
 
+# A push into a region ends this far inside its border, meters.
+REGION_PUSH_MARGIN: Final = 0.04
+
+
+def region_push_point(xy: tuple[float, float], region: str) -> tuple[float, float]:
+    """Where a push into a region ends: its point nearest the object, this far inside its
+    border (the shortest push, straight toward the region)."""
+    (x0, x1), (y0, y1) = REGIONS[region]
+    m = REGION_PUSH_MARGIN
+    return (min(max(xy[0], x0 + m), x1 - m), min(max(xy[1], y0 + m), y1 - m))
+
+
 def push_one(it: Interpreter, o: str, dest: Dest, targets: list[str], distance: float) -> None:
     s = it.s
     world = s.world
@@ -356,7 +368,11 @@ def push_one(it: Interpreter, o: str, dest: Dest, targets: list[str], distance: 
         assert dest.region is not None
         region = nearest_corner(it, o) if dest.region == "corner" else dest.region
         label = f"the {region} {'side' if ' ' not in region else 'corner'}"
-        s.push_to(o, REGION_CENTERS[region], label)
+        # "the center" is a point; a side or a corner is reached by the shortest push
+        if region == "center":
+            s.push_to(o, REGION_CENTERS[region], label)
+        else:
+            s.push_to(o, region_push_point(world[o].xy, region), label)
     elif dest.kind == "point":
         assert dest.point is not None
         s.push_to(o, dest.point)
