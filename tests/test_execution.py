@@ -595,3 +595,128 @@ def _no_leftover_threads() -> Iterator[None]:
     before = threading.active_count()
     yield
     assert threading.active_count() <= before
+
+
+# -- pyramids, shared containers, hidden blocks ---------------------------------------------------
+def _three_blocks(make_world: Callable[..., TabletopWorld]) -> Sim:
+    from robot_llm.envs.scene import ObjectSpec
+
+    spec = SceneSpec(
+        (
+            ObjectSpec("red_block", "block", "red", "medium", (0.38, 0.18), 0.4),
+            ObjectSpec("blue_block", "block", "blue", "medium", (0.40, -0.20), -0.3),
+            ObjectSpec("green_block", "block", "green", "medium", (0.62, 0.16), 0.2),
+            ObjectSpec("yellow_bowl", "bowl", "yellow", "medium", (0.60, -0.16), 0.0),
+        )
+    )
+    world = make_world(spec)
+    return Sim(world, SimRobot(world), spec)
+
+
+def test_a_block_across_two_blocks_builds_a_small_pyramid(
+    make_world: Callable[..., TabletopWorld],
+) -> None:
+    from robot_llm.envs.predicates import bridges, side_by_side
+
+    sim = _three_blocks(make_world)
+    plan = plan_of(
+        Subgoal("pick", object="red_block"),
+        Subgoal("place", object="red_block", at=(0.50, 0.024)),
+        Subgoal("pick", object="blue_block"),
+        Subgoal("place", object="blue_block", at=(0.50, -0.024)),
+        Subgoal("pick", object="green_block"),
+        Subgoal("place", object="green_block", across=("red_block", "blue_block")),
+    )
+    result = Executor(sim.robot, CameraPerceiver()).run(plan, sim.reference)
+    assert result.status == "done", result.reason
+    t = sim.truth()
+    assert side_by_side(t["red_block"], t["blue_block"])
+    assert bridges(t["green_block"], t["red_block"], t["blue_block"])
+    # The first base block went down square to the table (it started turned by 0.4 rad).
+    assert abs(((t["red_block"].yaw + math.pi / 4) % (math.pi / 2)) - math.pi / 4) < 0.1
+
+
+def test_place_across_blocks_that_stand_apart_fails_with_the_reason(
+    make_world: Callable[..., TabletopWorld],
+) -> None:
+    sim = _three_blocks(make_world)
+    plan = plan_of(
+        Subgoal("pick", object="green_block"),
+        Subgoal("place", object="green_block", across=("red_block", "blue_block")),
+    )
+    result = Executor(sim.robot, CameraPerceiver(), max_retries=0).run(plan, sim.reference)
+    assert result.status == "failed"
+    assert "too far apart to bridge" in result.reason
+    assert sim.truth()["red_block"].position[2] < 0.03  # nothing was put on the red block
+
+
+def test_two_blocks_into_one_bowl_leave_room_for_each_other(
+    make_world: Callable[..., TabletopWorld],
+) -> None:
+    sim = _three_blocks(make_world)
+    plan = plan_of(
+        Subgoal("pick", object="red_block"),
+        Subgoal("place", object="red_block", in_="yellow_bowl"),
+        Subgoal("pick", object="blue_block"),
+        Subgoal("place", object="blue_block", in_="yellow_bowl"),
+    )
+    result = Executor(sim.robot, CameraPerceiver(), max_retries=0).run(plan, sim.reference)
+    assert result.status == "done", result.reason
+    t = sim.truth()
+    assert in_bowl(t["red_block"], t["yellow_bowl"]) and in_bowl(t["blue_block"], t["yellow_bowl"])
+
+
+def test_a_hidden_block_keeps_its_last_confident_pose() -> None:
+    from robot_llm.execution.tracking import SceneTracker
+
+    frames = iter(
+        [
+            Scene((SceneObject("green_block", "block", "green", "medium", (0.5, 0.0, 0.02), 0.0),)),
+            # Mostly hidden: a sliver of pixels puts it 3 cm off.
+            Scene(
+                (
+                    SceneObject(
+                        "green_block",
+                        "block",
+                        "green",
+                        "medium",
+                        (0.47, -0.017, 0.02),
+                        0.0,
+                        confidence=0.25,
+                    ),
+                )
+            ),
+            # Moved by a skill, a low-confidence sighting is taken as it is.
+            Scene(
+                (
+                    SceneObject(
+                        "green_block",
+                        "block",
+                        "green",
+                        "medium",
+                        (0.48, 0.01, 0.02),
+                        0.0,
+                        confidence=0.3,
+                    ),
+                )
+            ),
+        ]
+    )
+
+    class Still:
+        info = None
+
+        def capture(self, camera: str = "main") -> Any:
+            return None
+
+        def state(self) -> RobotState:
+            return state(ee=(0.48, 0.01, 0.2))
+
+    tracker = SceneTracker(Still(), lambda _frame: next(frames))  # type: ignore[arg-type]
+    first = tracker.perceive()
+    assert first.get("green_block").position[:2] == (0.5, 0.0)
+    hidden = tracker.perceive()
+    assert hidden.get("green_block").position[:2] == (0.5, 0.0)
+    tracker.expect_at_hand("green_block")
+    moved = tracker.perceive()
+    assert moved.get("green_block").position[:2] == (0.48, 0.01)

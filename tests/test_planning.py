@@ -424,3 +424,51 @@ def test_a_replan_keeps_the_answers_of_the_dialogue() -> None:
     assert replan_function(get_planner("rule"))("put the red block in the bowl", MAIN, []).type == (
         "clarify"
     )
+
+
+def test_a_tower_move_planned_again_part_way_picks_up_a_fallen_block() -> None:
+    command = "move the tower from the red zone to the green zone, one block at a time"
+    history = History()
+    first = plan(command, SCENES["hanoi"], history)
+    assert isinstance(first, Plan) and len(first.subgoals) == 14
+    # Part way: the small block fell off and lies on the table; the other two are on zones.
+    midway = scene_from_data(
+        [
+            {"id": "red_zone", "kind": "zone", "color": "red", "position": [0.40, 0.18]},
+            {"id": "green_zone", "kind": "zone", "color": "green", "position": [0.60, 0.00]},
+            {"id": "blue_zone", "kind": "zone", "color": "blue", "position": [0.40, -0.18]},
+            {
+                "id": "yellow_block",
+                "kind": "block",
+                "color": "yellow",
+                "size": "large",
+                "on": "red_zone",
+            },
+            {
+                "id": "purple_block",
+                "kind": "block",
+                "color": "purple",
+                "size": "medium",
+                "on": "blue_zone",
+            },
+            {
+                "id": "orange_block",
+                "kind": "block",
+                "color": "orange",
+                "size": "small",
+                "position": [0.52, 0.20],
+            },
+        ]
+    )
+    again = replan_function(get_planner("rule"), history=history)(command, midway, [])
+    assert isinstance(again, Plan)
+    moves = [(s.object, s.on or s.in_) for s in again.subgoals if s.skill == "place"]
+    assert moves == [  # the fewest moves from here, the small block last
+        ("yellow_block", "green_zone"),
+        ("purple_block", "yellow_block"),
+        ("orange_block", "purple_block"),
+    ]
+    # Without the dialogue the loose block is not known to belong to the tower.
+    alone = plan(command, midway)
+    assert isinstance(alone, Plan)
+    assert "orange_block" not in {s.object for s in alone.subgoals}

@@ -7,9 +7,11 @@ ones above it first (to free table spots when they are not part of the task).
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from robot_llm.planning import actions
 from robot_llm.planning.clauses import Dest, dest_starts, find_verb, parse_dest, take_order
@@ -19,6 +21,7 @@ from robot_llm.planning.refs import Ref, parse_np
 from robot_llm.planning.resolve import Found
 from robot_llm.planning.session import Session, clarify, refuse
 from robot_llm.planning.world import World
+from robot_llm.types import Plan
 
 if TYPE_CHECKING:
     from robot_llm.planning.rules import Interpreter
@@ -615,24 +618,33 @@ def move_tower(it: Interpreter, toks: Sequence[str]) -> None:
     for z in (src, dst):
         if world[z].kind != ZONE:
             raise refuse(f"{s.name(z)} is not a zone; a tower moves between zones.")
-    tower_ids = sorted(
-        (t.id for t in world if t.kind == BLOCK and world.container_of(t.id) == src),
-        key=lambda b: world[b].z,
-    )
-    if not tower_ids:
-        raise refuse(f"There is no tower on {s.name(src)}.")
     spare_zones = [t.id for t in world if t.kind == ZONE and t.id not in (src, dst)]
-    pegs: dict[str, list[str]] = {src: list(tower_ids), dst: [], "spare": []}
-    spare = spare_zones[0] if spare_zones else None
-    if spare is not None:
-        pegs[spare] = pegs.pop("spare")
-    else:
+    spare = spare_zones[0] if spare_zones else "spare"
+
+    def stack_on(zone: str) -> list[str]:
+        on = [t.id for t in world if t.kind == BLOCK and world.container_of(t.id) == zone]
+        return sorted(on, key=lambda b: world[b].z)
+
+    pegs: dict[str, list[str]] = {src: stack_on(src), dst: stack_on(dst), spare: []}
+    if spare in world:
+        pegs[spare] = stack_on(spare)
+    if not pegs[src] and not pegs[dst]:  # part way, blocks stand on both or on dst alone
+        raise refuse(f"There is no tower on {s.name(src)}.")
+    loose = {f"table:{stack[0]}": stack for stack in _strays(s, [src, dst, spare], pegs)}
+    pegs.update(loose)
+    tower_ids = [b for stack in pegs.values() for b in stack]
+    spot = None
+    if spare not in world:
         spot = world.free_spot(tower_ids[0], near=(world[src].x, world[src].y))
         if spot is None:
             raise refuse("There is no free space on the table for a spare stack.")
-        spare = "spare"
-
-    def move(frm: str, to: str) -> None:
+    moves = _hanoi_moves(pegs, dst, lambda b: SIZE_ORDER.get(world[b].size, 1), set(loose))
+    if moves is None:
+        raise refuse(
+            f"I can't rebuild the tower on {s.name(dst)} from here without putting a larger "
+            "block on a smaller one."
+        )
+    for frm, to in moves:  # a loose block is picked from where it lies
         b = pegs[frm].pop()
         if pegs[to]:
             s.put_on(b, pegs[to][-1])
@@ -642,13 +654,75 @@ def move_tower(it: Interpreter, toks: Sequence[str]) -> None:
             assert spot is not None
             s.place_at(b, spot)
         pegs[to].append(b)
-
-    def hanoi(n: int, frm: str, to: str, via: str) -> None:
-        if n == 0:
-            return
-        hanoi(n - 1, frm, via, to)
-        move(frm, to)
-        hanoi(n - 1, via, to, frm)
-
-    hanoi(len(tower_ids), src, dst, spare)
     s.mention(tower_ids)
+
+
+def _strays(s: Session, zones: Sequence[str], pegs: dict[str, list[str]]) -> list[list[str]]:
+    """Stacks (bottom first) on the table, off the zones, of blocks that the latest plan moving
+    blocks onto these zones moved: blocks that fell while the tower was being moved."""
+    world = s.world
+    for turn in reversed(s.history.turns):
+        r = turn.result
+        if not isinstance(r, Plan):
+            continue
+        if not any(st.skill == "place" and st.in_ in zones for st in r.subgoals):
+            continue
+        stacked = {b for stack in pegs.values() for b in stack}
+        moved = {st.object for st in r.subgoals if st.object is not None}
+        bases = {
+            world.base(b).id
+            for b in moved
+            if b in world and world[b].kind == BLOCK and b not in stacked and not world[b].held
+        }
+        return [
+            [base, *world.above(base)[::-1]]
+            for base in sorted(bases)
+            if world[base].kind == BLOCK and world.on_table(base)
+        ]
+    return []
+
+
+def _hanoi_moves(
+    pegs: dict[str, list[str]],
+    goal: str,
+    size: Callable[[str], int],
+    sources_only: Collection[str] = (),  # pegs blocks leave but never go to
+) -> list[tuple[str, str]] | None:
+    """The fewest moves (from peg, to peg) that bring every block onto `goal` as one tower,
+    moving only top blocks and never a larger block onto a smaller one (breadth-first over the
+    stacks: the blocks may start anywhere, as when an interrupted move is planned again); None
+    when no sequence of such moves gets there."""
+    names = list(pegs)
+    start = tuple(tuple(pegs[n]) for n in names)
+    g = names.index(goal)
+    n_blocks = sum(len(st) for st in start)
+
+    def done(state: tuple[tuple[str, ...], ...]) -> bool:
+        tower = state[g]
+        ordered = all(size(a) >= size(b) for a, b in itertools.pairwise(tower))
+        return len(tower) == n_blocks and ordered
+
+    parent: dict[tuple[tuple[str, ...], ...], tuple[Any, tuple[str, str]] | None] = {start: None}
+    frontier = deque([start])
+    while frontier:
+        state = frontier.popleft()
+        if done(state):
+            path: list[tuple[str, str]] = []
+            while parent[state] is not None:
+                prev, move = parent[state]  # type: ignore[misc]
+                path.append(move)
+                state = prev
+            return path[::-1]
+        for i, j in itertools.permutations(range(len(names)), 2):
+            if not state[i] or names[j] in sources_only:
+                continue
+            b = state[i][-1]
+            if state[j] and size(b) > size(state[j][-1]):
+                continue
+            nxt = list(state)
+            nxt[i], nxt[j] = state[i][:-1], (*state[j], b)
+            key = tuple(nxt)
+            if key not in parent:
+                parent[key] = (state, (names[i], names[j]))
+                frontier.append(key)
+    return None
