@@ -294,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_repl_arguments(p)
     p.set_defaults(handler=repl.cmd_repl)
 
+    from robot_llm.bridge.cli import add_bridge_parser
+    from robot_llm.launcher.cli import add_launch_parser
+
+    add_bridge_parser(sub)
+    add_launch_parser(sub)
+
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)
     p = scene_sub.add_parser("list", help="list the example scene files shipped with the package")

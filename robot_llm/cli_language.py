@@ -33,16 +33,36 @@ CommandInputError = SessionInputError  # bad command-line input: one line, exit 
 
 
 def open_from_args(args: argparse.Namespace, **extra: Any) -> Session:
+    robot = getattr(args, "robot", None)
     session = open_session(
         scene=args.scene,
         task=args.task,
         seed=args.seed,
         planner=args.planner,
         perception=getattr(args, "perception", "camera"),
+        robot=robot,
+        curve_keys=getattr(args, "curve_keys", None),
+        on_link=lambda state: print(f"[link] {robot}: {state}", file=sys.stderr),
     )
     for key, value in extra.items():
         setattr(session, key, value)
     return session
+
+
+def wants_confirmation(args: argparse.Namespace) -> bool:
+    """--confirm / --no-confirm, else on for a robot behind a bridge and off in simulation."""
+    confirm = getattr(args, "confirm", None)
+    return bool(getattr(args, "robot", None)) if confirm is None else bool(confirm)
+
+
+def ask_on_terminal(plan: Any, show: bool = True) -> bool:
+    """Read y/yes from stdin (prompts on stderr; the plan too with `show`); anything else
+    declines."""
+    if show:
+        print(describe(plan), file=sys.stderr)
+    print("Run this plan on the robot? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _command_text(args: argparse.Namespace, session: Session) -> str:
@@ -95,6 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = open_from_args(
         args, video=args.video, log=args.log, on_event=lambda m: _progress(args, m)
     )
+    if wants_confirmation(args):  # the plan is already on stderr unless --quiet
+        session.confirm = lambda plan: ask_on_terminal(plan, show=bool(args.quiet))
     try:
         command = _command_text(args, session)
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
@@ -119,6 +141,20 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
     )
     p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
     p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
+    p.add_argument(
+        "--robot",
+        metavar="ADDRESS",
+        help="drive the arm behind this bridge server (tcp://HOST:PORT) instead of a simulation; "
+        "--scene then only names its objects",
+    )
+    p.add_argument("--curve-keys", metavar="DIR", help="CURVE key folder for --robot")
+    p.add_argument(
+        "--confirm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show each plan and wait for 'y' before it moves the arm (default: on with "
+        "--robot, off in simulation)",
+    )
     p.add_argument(
         "--perception",
         choices=("camera", "truth"),

@@ -85,6 +85,8 @@ class Repl:
         self._running: str | None = None
         self._print_lock = threading.Lock()
         self._worker = threading.Thread(target=self._work, name="repl-executor", daemon=True)
+        self._answers: queue.Queue[bool] = queue.Queue()
+        self._asking = threading.Event()  # a plan waits for the operator's y/N
         self.progress = progress
         session.on_event = self._say if progress else None
 
@@ -160,6 +162,15 @@ class Repl:
                 self._busy.clear()
             self._idle.notify_all()
 
+    def ask_confirmation(self, plan: object) -> bool:
+        """Session.confirm for the REPL: the worker waits for the operator's next line."""
+        self._asking.set()
+        self._say("run this plan on the robot? [y/N]")
+        try:
+            return self._answers.get()
+        finally:
+            self._asking.clear()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no command runs or waits; False on timeout."""
         with self._idle:
@@ -171,6 +182,12 @@ class Repl:
         from robot_llm.planning.text import is_stop, tokenize
 
         text = line.strip()
+        if self._asking.is_set():  # the line answers "run this plan?"
+            yes = text.lower() in ("y", "yes")
+            if not yes and is_stop(tokenize(text)):
+                self.stop()
+            self._answers.put(yes)
+            return True
         if not text:
             return True
         if text.startswith(":") or text.lower() in ("quit", "exit"):
@@ -232,6 +249,8 @@ class Repl:
                 except EOFError:
                     break
                 except KeyboardInterrupt:
+                    if self._asking.is_set():
+                        self._answers.put(False)
                     if self._busy.is_set():
                         self.stop()
                     else:
@@ -257,7 +276,7 @@ def _setup_readline(history_file: str | None, session: Session) -> None:
     except ImportError:  # no line editing on this platform; plain input() still works
         return
     words = set(COMPLETION_WORDS)
-    for o in session.reference.objects:
+    for o in session.reference.objects if session.reference is not None else ():
         words.update((o.color, o.kind))
 
     def complete(text: str, state: int) -> str | None:
@@ -282,7 +301,7 @@ def _save_history(readline: Any, path: Path) -> None:
 
 
 def cmd_repl(args: argparse.Namespace) -> int:
-    from robot_llm.cli_language import open_from_args
+    from robot_llm.cli_language import open_from_args, wants_confirmation
 
     session = open_from_args(args, video=None, log=args.log)
     interactive = sys.stdin.isatty() and not args.json
@@ -292,6 +311,8 @@ def cmd_repl(args: argparse.Namespace) -> int:
         prompt="robot> " if interactive else "",
         progress=not args.quiet,
     )
+    if wants_confirmation(args):
+        session.confirm = repl.ask_confirmation
     try:
         if interactive:
             _setup_readline(args.history_file, session)

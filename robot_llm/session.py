@@ -28,10 +28,10 @@ class Session:
     `on_event` receives the executor's progress lines. `stop()` halts the arm from any thread.
     """
 
-    world: Any
+    world: Any  # the simulated world; None for a robot behind a bridge
     robot: Any
     perceiver: Any
-    reference: Scene  # the scene file's (or task's) objects: the ids plans use
+    reference: Scene | None  # the scene file's (or task's) objects: the ids plans use
     planner: Any
     task: Any = None  # envs Task when opened with a task id
     source: str = ""
@@ -39,6 +39,8 @@ class Session:
     video: str | None = None
     log: str | None = None
     history: Any = field(default=None)
+    # Asked before a plan moves the arm (the operator confirms it); None: run without asking.
+    confirm: Callable[[Any], bool] | None = None
     _executor: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -58,9 +60,9 @@ class Session:
 
         tracker = self._executor.tracker if self._executor is not None else None
         if tracker is None or not tracker.known:
-            scene: Scene = associate(
-                self.perceiver.perceive(self.robot.capture("main")), self.reference
-            )
+            scene: Scene = self.perceiver.perceive(self.robot.capture("main"))
+            if self.reference is not None:
+                scene = associate(scene, self.reference)
             return scene
         scene = tracker.perceive()
         seen = set(scene.ids)
@@ -120,7 +122,8 @@ class Session:
     def turn(self, command: str, execute: bool = True) -> dict[str, Any]:
         """One command end to end: perceive, plan, and (with `execute`) run the plan.
 
-        The dict has command, status (planned, done, clarify, refused, failed, stopped), plan,
+        The dict has command, status (planned, done, clarify, refused, failed, stopped,
+        cancelled: the operator did not confirm), plan,
         question / candidates / reason where relevant, per-subgoal results, scene_after and,
         for a task, the task's own verdict; see docs/commands.md.
         """
@@ -131,16 +134,20 @@ class Session:
             self.on_event(describe(result))
         after = scene
         if execute and result.type == "plan":
-            t0 = time.perf_counter()
-            run = self.executor.run(result, reference_scene=scene)
-            out["status"] = run.status
-            out["subgoals"] = run.to_dict().get("subgoals", [])
-            if run.reason:
-                out["reason"] = run.reason
-            timings["execution_s"] = round(time.perf_counter() - t0, 3)
-            timings.update({f"executor_{k}": v for k, v in run.timings.items()})
-            after = run.scene  # tracked ids from the scene file
-        out["scene" if not execute else "scene_after"] = scene_objects(after)
+            if self._confirmed(result):
+                t0 = time.perf_counter()
+                run = self.executor.run(result, reference_scene=scene)
+                out["status"] = run.status
+                out["subgoals"] = run.to_dict().get("subgoals", [])
+                if run.reason:
+                    out["reason"] = run.reason
+                timings["execution_s"] = round(time.perf_counter() - t0, 3)
+                timings.update({f"executor_{k}": v for k, v in run.timings.items()})
+                after = run.scene  # tracked ids from the scene file
+            else:
+                out["status"] = "cancelled"
+                out["reason"] = "the operator did not confirm the plan; nothing moved"
+        out["scene_after" if execute else "scene"] = scene_objects(after)
         if self.task is not None and execute:
             verdict = self.task.evaluate(self.world.object_states())
             out["task_success"] = bool(verdict["success"])
@@ -148,8 +155,17 @@ class Session:
         out["timings"] = timings
         return out
 
+    def _confirmed(self, plan: Any) -> bool:
+        if self.confirm is None or all(s.skill == "stop" for s in plan.subgoals):
+            return True  # a stop never waits for confirmation
+        return bool(self.confirm(plan))
+
     def close(self) -> None:
-        self.world.close()
+        if self.world is not None:
+            self.world.close()
+        close = getattr(self.robot, "close", None)
+        if self.world is None and callable(close):
+            close()
 
 
 def open_session(
@@ -159,8 +175,12 @@ def open_session(
     seed: int = 0,
     planner: str = "rule",
     perception: str = "camera",
+    robot: str | None = None,
+    curve_keys: str | None = None,
+    on_link: Callable[[str], None] | None = None,
 ) -> Session:
-    """Build the world from a scene file or a seeded task and wrap it in a Session."""
+    """Build the world from a scene file or a seeded task and wrap it in a Session; with
+    `robot` (a bridge address), drive that arm instead, the scene file naming its objects."""
     from robot_llm.envs.scene import load_scene
     from robot_llm.envs.world import TabletopWorld
     from robot_llm.perception import scene_from_spec
@@ -174,6 +194,8 @@ def open_session(
     episode_task = None
     if scene and task:
         raise SessionInputError("give either --scene or --task, not both")
+    if robot is not None:
+        return _remote_session(robot, scene, backend, perception, curve_keys, on_link)
     if scene:
         spec = load_scene(scene)
         source = scene
@@ -202,8 +224,40 @@ def open_session(
         from robot_llm.perception import CameraPerceiver
 
         perceiver = CameraPerceiver()
-    robot = SimRobot(world)
-    return Session(world, robot, perceiver, scene_from_spec(spec), backend, episode_task, source)
+    sim_robot = SimRobot(world)
+    return Session(
+        world, sim_robot, perceiver, scene_from_spec(spec), backend, episode_task, source
+    )
+
+
+def _remote_session(
+    address: str,
+    scene: str | None,
+    planner: Any,
+    perception: str,
+    curve_keys: str | None,
+    on_link: Callable[[str], None] | None,
+) -> Session:
+    """A session on an arm behind a bridge server: camera frames come over the bridge and are
+    perceived here; a scene file, if given, only names the objects (their ids)."""
+    from robot_llm.bridge.client import RemoteRobot
+    from robot_llm.perception import CameraPerceiver, scene_from_spec
+    from robot_llm.robots.base import RobotError
+
+    if perception != "camera":
+        raise SessionInputError(
+            "--perception truth needs the simulator; a --robot is seen by camera"
+        )
+    reference = None
+    if scene:
+        from robot_llm.envs.scene import load_scene
+
+        reference = scene_from_spec(load_scene(scene))
+    try:
+        robot = RemoteRobot(address, curve_keys=curve_keys, on_link=on_link)
+    except RobotError as err:
+        raise SessionInputError(f"cannot reach the robot at {address}: {err}") from None
+    return Session(None, robot, CameraPerceiver(), reference, planner, None, address)
 
 
 def result_fields(result: Any) -> dict[str, Any]:

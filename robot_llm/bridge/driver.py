@@ -1,0 +1,133 @@
+"""The Driver interface between the bridge server and an arm, and how drivers are found.
+
+A driver is what the server runs the arm through: a simulated world, or a real arm's SDK.
+Drivers are found by name in the entry point group `robot_llm.drivers`, so a real arm's driver
+ships as its own package:
+
+    [project.entry-points."robot_llm.drivers"]
+    myarm = "myarm_bridge:MyArmDriver"
+
+The entry point names a factory called with keyword options (strings from the command line, as
+given by `robot-llm bridge serve --driver myarm --driver-option host=10.0.0.2`). docs/drivers.md
+explains how to write one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
+from typing import Final, Protocol, runtime_checkable
+
+import numpy as np
+
+from robot_llm.bridge.description import RobotDescription
+from robot_llm.types import CameraFrame, RobotState
+
+ENTRY_POINT_GROUP: Final = "robot_llm.drivers"
+# Built in and registered under the same names in pyproject.toml; listed here too so that they
+# load even from a source tree whose installed metadata is older than the code.
+BUILTIN_DRIVERS: Final = {
+    "sim": "robot_llm.bridge.sim_driver:SimDriver",
+    "mock": "robot_llm.bridge.mock_driver:MockDriver",
+}
+
+
+class DriverError(RuntimeError):
+    """A driver failed (hardware fault, lost connection, simulator error)."""
+
+
+class UnknownDriver(ValueError):
+    """No driver of that name is installed."""
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """An arm with a parallel gripper and cameras, as the bridge server drives it.
+
+    The server calls exactly one of `write_ee`, `write_joints` or `hold` once per control period
+    (1 / describe().control_hz), from its control thread, after its safety supervisor has
+    checked the target; each call must return well within a period. `capture` is called from
+    other threads and must be safe alongside the control calls. `stop` may come from any thread.
+    """
+
+    def describe(self) -> RobotDescription:
+        """Joints with limits, control rate, home, gripper and cameras; fixed for a driver."""
+        ...
+
+    def read_state(self) -> RobotState:
+        """Proprioception now; `timestamp` on the driver's clock (the one frames use too)."""
+        ...
+
+    def ee_target(self) -> tuple[np.ndarray, float]:
+        """The end-effector target the arm tracks now (position, yaw)."""
+        ...
+
+    def write_ee(self, position: np.ndarray, yaw: float, gripper: float) -> None:
+        """Track this end-effector target (tool down, yaw about +z) and gripper opening (0..1)
+        for the coming period."""
+        ...
+
+    def write_joints(self, positions: np.ndarray, gripper: float) -> None:
+        """Track these joint positions and gripper opening for the coming period."""
+        ...
+
+    def hold(self) -> None:
+        """Keep tracking the current target for the coming period."""
+        ...
+
+    def stop(self) -> None:
+        """Halt now: the target becomes the measured pose (the gripper keeps its grip)."""
+        ...
+
+    def capture(self, camera: str) -> CameraFrame:
+        """A fresh RGB-D frame from a camera named in describe()."""
+        ...
+
+    def close(self) -> None:
+        """Release the arm and its resources; the server has stopped the arm before."""
+        ...
+
+
+DriverFactory = Callable[..., Driver]
+
+
+def _factories() -> dict[str, str | DriverFactory]:
+    found: dict[str, str | DriverFactory] = dict(BUILTIN_DRIVERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.value
+    return found
+
+
+def driver_names() -> list[str]:
+    """Names of the installed drivers."""
+    return sorted(_factories())
+
+
+def _resolve(target: str) -> DriverFactory:
+    module, _, attr = target.partition(":")
+    obj: object = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UnknownDriver(f"driver entry point {target!r} is not callable")
+    return obj
+
+
+def load_driver(name: str, options: Mapping[str, object] | None = None) -> Driver:
+    """Create the driver registered as `name` with keyword options."""
+    factories = _factories()
+    if name not in factories:
+        raise UnknownDriver(f"unknown driver {name!r}; installed: {', '.join(sorted(factories))}")
+    target = factories[name]
+    factory = _resolve(target) if isinstance(target, str) else target
+    kwargs = dict(options or {})
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as err:
+        raise UnknownDriver(f"driver {name!r} does not take these options: {err}") from None
+    driver = factory(**kwargs)
+    if not isinstance(driver, Driver):
+        raise UnknownDriver(f"driver {name!r} does not implement the Driver interface")
+    return driver

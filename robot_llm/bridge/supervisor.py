@@ -1,0 +1,119 @@
+"""The safety supervisor: every command is checked and clipped before a driver sees it.
+
+Steps are measured from the target the arm tracked at the last control tick, so whatever rate a
+client sends at, the target moves at most one period's worth of speed per tick (latest command
+wins within a period). What was clipped is named in the acknowledgement:
+
+- "workspace": the end-effector position was moved into the workspace box;
+- "speed" / "step": the position step was cut to max_ee_speed per period / max_ee_step;
+- "yaw_rate": the yaw step was cut to max_yaw_rate per period;
+- "gripper": the opening was clamped to 0..1;
+- "joint_limits": joint targets were clamped to the joints' limits;
+- "joint_speed" / "joint_step": the joint step was scaled down to the per-joint speed per period
+  (the lower of max_joint_speed and the joint's own) / max_joint_step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot_llm.bridge.description import RobotDescription
+from robot_llm.bridge.limits import SafetyLimits
+from robot_llm.bridge.messages import EETarget, JointTarget
+
+_EPS = 1e-9
+
+
+@dataclass
+class Reference:
+    """The target the arm tracked at the last control tick."""
+
+    position: np.ndarray  # (3,) m
+    yaw: float  # rad
+    gripper: float  # 0..1
+    joints: np.ndarray  # (n,) joint target, or the measured joints after an end-effector tick
+
+
+class Supervisor:
+    """Applies SafetyLimits to commands for one robot; pure logic, no threads or sockets."""
+
+    def __init__(self, limits: SafetyLimits, robot: RobotDescription) -> None:
+        self.limits = limits
+        self.period = 1.0 / robot.control_hz
+        self.lower = np.array([j.lower for j in robot.joints], dtype=float)
+        self.upper = np.array([j.upper for j in robot.joints], dtype=float)
+        speeds = [min(limits.max_joint_speed, j.max_velocity) for j in robot.joints]
+        self.joint_step = np.array(speeds, dtype=float) * self.period
+        self.box_min = np.asarray(limits.workspace_min, dtype=float)
+        self.box_max = np.asarray(limits.workspace_max, dtype=float)
+        self._lo, self._hi = list(limits.workspace_min), list(limits.workspace_max)
+
+    def check_ee(self, cmd: EETarget, ref: Reference) -> tuple[EETarget, tuple[str, ...]]:
+        """The end-effector target the arm may track next period, and the limits that cut it."""
+        # Plain floats: this runs for every command, on the path of the acknowledgement.
+        lim = self.limits
+        clipped: list[str] = []
+        asked: list[float] = np.asarray(cmd.position, dtype=float).tolist()
+        boxed = [min(max(v, lo), hi) for v, lo, hi in zip(asked, self._lo, self._hi, strict=True)]
+        if boxed != asked:
+            clipped.append("workspace")
+        r: list[float] = np.asarray(ref.position, dtype=float).tolist()
+        step = [b - a for b, a in zip(boxed, r, strict=True)]
+        n = math.hypot(*step)
+        by_speed, by_step = lim.max_ee_speed * self.period, lim.max_ee_step
+        if n > by_speed + _EPS:
+            clipped.append("speed")
+        if n > by_step + _EPS:
+            clipped.append("step")
+        allowed = min(by_speed, by_step)
+        if n > allowed + _EPS:
+            boxed = [a + s * (allowed / n) for a, s in zip(r, step, strict=True)]
+        position = np.array(boxed)
+        dyaw = math.remainder(cmd.yaw - ref.yaw, 2 * math.pi)
+        max_dyaw = lim.max_yaw_rate * self.period
+        if abs(dyaw) > max_dyaw + _EPS:
+            dyaw = math.copysign(max_dyaw, dyaw)
+            clipped.append("yaw_rate")
+        yaw = math.remainder(ref.yaw + dyaw, 2 * math.pi)
+        gripper = self._gripper(cmd.gripper, clipped)
+        return EETarget(position, yaw, gripper), tuple(clipped)
+
+    def check_joints(self, cmd: JointTarget, ref: Reference) -> tuple[JointTarget, tuple[str, ...]]:
+        """The joint target the arm may track next period, and the limits that cut it."""
+        clipped: list[str] = []
+        q = np.clip(cmd.positions, self.lower, self.upper)
+        if np.abs(q - cmd.positions).max(initial=0.0) > _EPS:
+            clipped.append("joint_limits")
+        step = q - ref.joints
+        size = np.abs(step)
+        scale = 1.0
+        if (size > self.joint_step + _EPS).any():
+            clipped.append("joint_speed")
+            scale = min(scale, float(np.min(self.joint_step / np.maximum(size, _EPS))))
+        if size.max(initial=0.0) > self.limits.max_joint_step + _EPS:
+            clipped.append("joint_step")
+            scale = min(scale, self.limits.max_joint_step / float(size.max()))
+        if scale < 1.0:
+            q = ref.joints + step * scale  # scaled as a whole: the path keeps its direction
+        gripper = self._gripper(cmd.gripper, clipped)
+        return JointTarget(q, gripper), tuple(clipped)
+
+    def left_workspace(self, before: np.ndarray, after: np.ndarray) -> bool:
+        """Whether the end effector went from inside the box grown by the margin to outside."""
+        m = self.limits.workspace_margin
+        lo, hi = self.box_min - m, self.box_max + m
+
+        def inside(p: np.ndarray) -> bool:
+            return bool(((p >= lo) & (p <= hi)).all())
+
+        return inside(before) and not inside(after)
+
+    @staticmethod
+    def _gripper(value: float, clipped: list[str]) -> float:
+        g = min(max(value, 0.0), 1.0)
+        if g != value:
+            clipped.append("gripper")
+        return g
