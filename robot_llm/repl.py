@@ -29,6 +29,8 @@ from typing import Any, TextIO
 from robot_llm.session import Session, scene_objects
 
 DEFAULT_HISTORY_FILE = "~/.robot_llm_history"
+YES = ("y", "yes")
+NO = ("n", "no")
 HISTORY_LENGTH = 1000
 HELP = """\
 Type a command in plain English, e.g. "put the red block in the green bowl, then go home".
@@ -87,6 +89,7 @@ class Repl:
         self._worker = threading.Thread(target=self._work, name="repl-executor", daemon=True)
         self._answers: queue.Queue[bool] = queue.Queue()
         self._asking = threading.Event()  # a plan waits for the operator's y/N
+        self._input_closed = threading.Event()
         self.progress = progress
         session.on_event = self._say if progress else None
 
@@ -163,9 +166,25 @@ class Repl:
             self._idle.notify_all()
 
     def ask_confirmation(self, plan: object) -> bool:
-        """Session.confirm for the REPL: the worker waits for the operator's next line."""
-        self._asking.set()
-        self._say("run this plan on the robot? [y/N]")
+        """Session.confirm for the REPL: the worker waits for the operator's next line. A y/n
+        line typed ahead (a script) and queued next answers at once; at the end of the input
+        nobody can answer, and the plan does not run."""
+        question = "run this plan on the robot? [y/N]"
+        with self._queue.mutex:
+            ahead = self._queue.queue[0] if self._queue.queue else None
+            if isinstance(ahead, str) and ahead.strip().lower() in YES + NO:
+                self._queue.queue.popleft()
+            else:
+                ahead = None
+        if ahead is not None:
+            self._say(f"{question} {ahead.strip()}")
+            return ahead.strip().lower() in YES
+        with self._idle:
+            if self._input_closed.is_set():
+                self._say(f"{question} (no answer: end of input; not running it)")
+                return False
+            self._asking.set()
+        self._say(question)
         try:
             return self._answers.get()
         finally:
@@ -183,7 +202,7 @@ class Repl:
 
         text = line.strip()
         if self._asking.is_set():  # the line answers "run this plan?"
-            yes = text.lower() in ("y", "yes")
+            yes = text.lower() in YES
             if not yes and is_stop(tokenize(text)):
                 self.stop()
             self._answers.put(yes)
@@ -258,7 +277,12 @@ class Repl:
                     continue
                 if not self.handle(line):
                     break
-            # End of input: let queued commands finish (a script of commands), Ctrl-C stops.
+            # End of input: let queued commands finish (a script of commands), Ctrl-C stops;
+            # a plan that still waits for a y/N gets no answer and does not run.
+            with self._idle:
+                self._input_closed.set()
+            if self._asking.is_set():
+                self._answers.put(False)
             try:
                 self.wait()
             except KeyboardInterrupt:

@@ -192,3 +192,17 @@ def test_terminal_session_has_a_prompt_and_keeps_history(tmp_path: Path) -> None
     lines = history.read_text().splitlines()
     assert lines[0] == "pick up the green block"  # the earlier session's line is kept
     assert ":help" in lines and ":quit" in lines
+
+
+def test_with_confirm_a_plan_waits_for_yes_and_no_moves_nothing() -> None:
+    script = "put the red block in the green bowl\nn\nput the green block in the yellow bowl\n"
+    proc = subprocess.run(
+        [*REPL, "--confirm", "--json"], input=script, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    first, second = (json.loads(line) for line in proc.stdout.splitlines())
+    assert first["status"] == "cancelled" and "did not confirm" in first["reason"]
+    assert not _near(first["scene_after"], "red_block", "green_bowl", 0.05)
+    # The second plan's question comes after the end of the input: nobody answers, nothing runs.
+    assert second["status"] == "cancelled"
+    assert "no answer: end of input" in proc.stderr
