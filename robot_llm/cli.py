@@ -294,9 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_repl_arguments(p)
     p.set_defaults(handler=repl.cmd_repl)
 
+    from robot_llm.bench.cli import add_bench_parser
     from robot_llm.bridge.cli import add_bridge_parser
     from robot_llm.launcher.cli import add_launch_parser
 
+    add_bench_parser(sub)
     add_bridge_parser(sub)
     add_launch_parser(sub)
 

@@ -1,0 +1,238 @@
+"""One benchmark episode through the whole stack: camera, perception, planner, executor.
+
+`run_episode` is what a worker process (or a Ray task) runs: it opens a `Session` on the
+seeded task, gives the task's instruction to `Session.turn` (for Chain, each of the five
+instructions in turn, in the same session, until one is not achieved), judges the result with
+the task's own `evaluate()`, and returns one JSON-ready row. Nothing in it reads the simulator's
+state for the stack: `--perception truth` is the only (ablation) exception.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The stack under test: planner backend, skills (policy) and perception mode."""
+
+    planner: str = "rule"
+    policy: str = "scripted"
+    perception: str = "camera"
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One episode of a suite: `key` is unique within a run ("PickPlace/12")."""
+
+    key: str
+    entry: str
+    family: str
+    seed: int
+    split: str = "all"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class StepBudget:
+    """A robot that counts control periods and stops the executor after `limit` of them.
+
+    Every other attribute is the wrapped robot's. Used only when a suite sets `max_steps`.
+    """
+
+    def __init__(self, robot: Any, limit: int) -> None:
+        self._robot = robot
+        self.limit = limit
+        self.used = 0
+        self.on_exhausted: Callable[[], None] | None = None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.limit
+
+    def _count(self) -> None:
+        self.used += 1
+        if self.used == self.limit and self.on_exhausted is not None:
+            self.on_exhausted()
+
+    def command_ee(self, *args: Any, **kwargs: Any) -> Any:
+        applied = self._robot.command_ee(*args, **kwargs)
+        self._count()
+        return applied
+
+    def command_joints(self, *args: Any, **kwargs: Any) -> Any:
+        applied = self._robot.command_joints(*args, **kwargs)
+        self._count()
+        return applied
+
+    def hold(self) -> Any:
+        applied = self._robot.hold()
+        self._count()
+        return applied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._robot, name)
+
+
+def limit_threads() -> None:
+    """One thread per worker for OpenCV and BLAS, so that K workers use K cores (the results do
+    not depend on it)."""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover - opencv is a dependency
+        pass
+
+
+def run_episode(
+    spec: EpisodeSpec, stack: StackConfig, video_dir: str | None = None
+) -> dict[str, Any]:
+    """Run one episode and return its row (see docs/bench.md for the fields). With `video_dir`,
+    each instruction's execution is recorded to `video_dir/turn-K.mp4`."""
+    from robot_llm.session import open_session
+
+    limit_threads()
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {
+        "key": spec.key,
+        "entry": spec.entry,
+        "family": spec.family,
+        "task": f"robot_llm/{spec.family}-v0",
+        "seed": spec.seed,
+        "split": spec.split,
+    }
+    try:
+        session = open_session(
+            task=spec.family, seed=spec.seed, planner=stack.planner, perception=stack.perception
+        )
+    except Exception as err:  # a sampler or world that cannot be built is a failed episode
+        return _error(row, err, t0)
+    setup_s = time.perf_counter() - t0
+    chain = spec.family == "Chain"
+    try:
+        budget = _configure(session, spec.options, stack.policy)
+        turns = _play(session, chain, video_dir)
+        verdict = session.task.evaluate(session.world.object_states())
+        row.update(_summarize(turns, verdict, budget, chain))
+    except Exception as err:  # a crash in the stack is this episode's failure, not the run's
+        return _error(row, err, t0)
+    finally:
+        session.close()
+    timings = row["timings"]
+    timings["setup_s"] = round(setup_s, 4)
+    timings["wall_s"] = round(time.perf_counter() - t0, 4)
+    return row
+
+
+def _configure(session: Any, options: dict[str, Any], policy: str) -> StepBudget | None:
+    from robot_llm.bench.policies import get_policy
+
+    budget = None
+    if options.get("max_steps"):
+        budget = StepBudget(session.robot, int(options["max_steps"]))
+        session.robot = budget  # before the executor is built, so that it drives the budget
+    executor = session.executor
+    executor.skills = get_policy(policy)(session.robot)
+    for key in ("skill_timeout", "max_retries", "max_replans"):
+        if options.get(key) is not None:
+            setattr(executor, key, options[key])
+    if budget is not None:
+        budget.on_exhausted = executor.stop
+    return budget
+
+
+def _play(session: Any, chain: bool, video_dir: str | None) -> list[dict[str, Any]]:
+    """Give the task's instructions to the session; each turn's output plus the task's verdict."""
+    turns: list[dict[str, Any]] = []
+    task = session.task
+    while True:
+        if video_dir is not None:
+            session.executor.video = Path(video_dir) / f"turn-{len(turns)}.mp4"
+        out = session.turn(task.instruction)
+        verdict = task.evaluate(session.world.object_states())
+        out["verdict"] = {k: _plain(v) for k, v in verdict.items()}
+        turns.append(out)
+        done = bool(verdict.get("subtask_done", verdict["success"]))
+        if not chain or not done or not task.advance(verdict) or session.stopped:
+            return turns
+
+
+def _summarize(
+    turns: list[dict[str, Any]], verdict: dict[str, Any], budget: StepBudget | None, chain: bool
+) -> dict[str, Any]:
+    last = turns[-1]
+    success = bool(verdict["success"])
+    status = "done" if success else str(last["status"])
+    if budget is not None and budget.exhausted and not success:
+        status = "truncated"
+    reason = None
+    if not success:
+        if status == "truncated":
+            reason = f"step limit of {budget.limit if budget else 0} control periods reached"
+        else:
+            reason = last.get("reason") or last.get("question")
+            if not reason:
+                reason = f"task not achieved (progress {float(verdict['progress']):.2f})"
+    timings = {"perception_s": 0.0, "planner_s": 0.0, "executor_s": 0.0}
+    steps = 0
+    sim_s = 0.0
+    for t in turns:
+        tm = t.get("timings", {})
+        timings["perception_s"] += tm.get("perception_s", 0.0) + tm.get("executor_perception", 0.0)
+        timings["planner_s"] += tm.get("planning_s", 0.0)
+        timings["executor_s"] += tm.get("execution_s", 0.0) - tm.get("executor_perception", 0.0)
+        steps += int(tm.get("executor_periods", 0))
+        sim_s += float(tm.get("executor_sim_seconds", 0.0))
+    attempts = [s.get("attempts", 1) for t in turns for s in t.get("subgoals", [])]
+    row: dict[str, Any] = {
+        "instruction": turns[0]["command"],
+        "plan": [t["plan"] for t in turns] if chain else last["plan"],
+        "status": status,
+        "success": success,
+        "progress": round(float(verdict["progress"]), 4),
+        "steps": steps,
+        "sim_s": round(sim_s, 4),
+        "subgoals": len(attempts),
+        "retries": sum(a - 1 for a in attempts),
+        "reason": reason,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+    if chain:
+        from robot_llm.envs.tasks.chain import N_SUBTASKS
+
+        row["instructions"] = [t["command"] for t in turns]
+        row["chain"] = {
+            "completed": int(verdict["completed_in_a_row"]),
+            "length": N_SUBTASKS,
+            "statuses": [t["status"] for t in turns],
+        }
+    return row
+
+
+def _error(row: dict[str, Any], err: BaseException, t0: float) -> dict[str, Any]:
+    where = traceback.extract_tb(err.__traceback__)[-1:]
+    place = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+    row.update(
+        status="error",
+        success=False,
+        progress=0.0,
+        steps=0,
+        sim_s=0.0,
+        reason=f"{type(err).__name__}: {err}{place}",
+        timings={"wall_s": round(time.perf_counter() - t0, 4)},
+    )
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
