@@ -272,16 +272,10 @@ def result_fields(result: Any) -> dict[str, Any]:
 
 
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": o.id,
-            "kind": o.kind,
-            "color": o.color,
-            "size": o.size,
-            "position": [round(float(v), 4) for v in o.position],
-        }
-        for o in scene.objects
-    ]
+    """The scene as JSON: id, kind, color, size and position (robot_llm.execution's format)."""
+    from robot_llm.execution.result import scene_summary
+
+    return scene_summary(scene)
 
 
 def describe(result: Any) -> str:
