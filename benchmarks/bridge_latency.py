@@ -42,6 +42,53 @@ while True:
 """
 
 
+STREAMER = """
+import sys
+import numpy as np
+from robot_llm.bridge.client import RemoteRobot
+robot = RemoteRobot(sys.argv[1], client="streamer")
+position, yaw = robot.ee_target()
+goal = position + np.array([0.0, 0.0, -0.05])
+for i in range(1000000):
+    robot.command_ee(goal, yaw, 1.0)
+    if i == 10:
+        print("moving", flush=True)
+"""
+
+
+def watchdog_reaction(address: str, trials: int) -> dict[str, float]:
+    """Kill a client that streams commands and time until the state says the arm holds, as an
+    observer sees it (state messages at 100 Hz): `trials` times."""
+    from robot_llm.bridge.client import RemoteRobot
+    from robot_llm.bridge.limits import DEFAULT_WATCHDOG_S
+
+    observer = RemoteRobot(address, control=False)
+    limit = DEFAULT_WATCHDOG_S + 1.0 / observer.info.control_hz
+    times = []
+    try:
+        for _ in range(trials):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", STREAMER, address], stdout=subprocess.PIPE, text=True
+            )
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "moving"
+            while observer.state().mode != "ok":
+                time.sleep(0.001)
+            proc.kill()
+            t0 = time.monotonic()
+            while observer.state().mode != "holding" and time.monotonic() - t0 < 5.0:
+                time.sleep(0.001)
+            times.append(time.monotonic() - t0)
+            proc.wait()
+    finally:
+        observer.close()
+    return {
+        "trials": trials,
+        "mean_ms": round(1000 * float(np.mean(times)), 1),
+        "max_ms": round(1000 * max(times), 1),
+        "limit_ms": round(1000 * limit, 1),
+    }
+
+
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable,
@@ -175,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--camera-hz", type=float, default=30.0, help="camera rate asked (30)")
     ap.add_argument("--camera-encoding", choices=("raw", "jpeg", "png"), default="raw")
     ap.add_argument("--camera-seconds", type=float, default=10.0, help="camera phase (10)")
+    ap.add_argument("--watchdog-trials", type=int, default=5, help="client kills timed (5)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     proc, address = start_server(args)
@@ -196,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         t.start()
         loaded = stats(*bridge_commands(link, args.rate, args.camera_seconds + 2))
         t.join()
+        link.close()  # gives up control, so that a streaming client can take it
+        watchdog = watchdog_reaction(address, args.watchdog_trials)
     finally:
         link.close()
         proc.terminate()
@@ -210,11 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         "state_msgs_per_s": round(state_rate, 1),
         "camera_main_640x480_fps": round(fps[0] if fps else 0.0, 2),
         "camera_encoding": args.camera_encoding,
+        "watchdog_reaction": watchdog,
         "targets_met": {
             "p50_within_2x_floor": bridge["p50_ms"] <= 2 * floor["p50_ms"],
             "p99_at_most_1ms": bridge["p99_ms"] <= 1.0,
             "no_lost_commands": bridge["lost"] == 0,
             "camera_at_least_15fps": (fps[0] if fps else 0.0) >= 15.0,
+            "holds_within_watchdog_plus_a_period": watchdog["max_ms"] <= watchdog["limit_ms"],
         },
         "python": platform.python_version(),
         "machine": platform.processor() or platform.machine(),
@@ -234,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['lost']:6d}{s['n']:8d}"
         )
     print(f"state stream: {out['state_msgs_per_s']} messages/s")
+    print(
+        f"watchdog: client killed mid-motion, holding after {watchdog['mean_ms']} ms mean, "
+        f"{watchdog['max_ms']} ms max over {watchdog['trials']} trials "
+        f"(limit {watchdog['limit_ms']} ms, seen through the 100 Hz state stream)"
+    )
     print(
         f"camera main 640x480 ({args.camera_encoding}): {out['camera_main_640x480_fps']} frames/s"
     )
