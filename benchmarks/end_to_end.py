@@ -11,7 +11,8 @@ run again with the same file and the episodes already there are skipped, so an i
 resumes.
 
 Run: `.venv/bin/python benchmarks/end_to_end.py [--episodes 100] [--families PickPlace,Stack]
-[--seed 0] [--workers 2] [--perception camera|truth] [--out out/end_to_end.jsonl] [--json]`.
+[--seed 0] [--workers 2] [--perception camera|truth] [--out out/end_to_end.jsonl] [--json]
+[--summary]`.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--perception", choices=("camera", "truth"), default="camera")
     ap.add_argument("--out", default="out/end_to_end.jsonl", help="episode log (JSON lines)")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ap.add_argument(
+        "--summary", action="store_true", help="run nothing: summarize the episodes in --out"
+    )
     args = ap.parse_args(argv)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(families) - set(SINGLE_INSTRUCTION_FAMILIES) - {"Chain"})
@@ -143,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seed, args.seed + args.episodes)
         if (family, seed, args.perception) not in done
     ]
+    if args.summary:
+        todo = []
     print(f"{len(todo)} episodes to run, {len(done)} already in {out}", file=sys.stderr)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.workers) as pool, out.open("a") as log:
