@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 PYRAMID_WORDS: Final = frozenset({"pyramid", "pyramids"})
 # Gap between neighbouring base blocks, meters (the task allows up to ROW_GAP).
-BASE_GAP: Final = 0.012
+BASE_GAP: Final = 0.008
 # Where the base row may stand: reachable, seen well by the camera (table frame, meters).
 SITE_X: Final = (0.36, 0.62)
 SITE_Y: Final = (-0.22, 0.22)

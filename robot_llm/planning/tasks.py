@@ -628,9 +628,10 @@ def move_tower(it: Interpreter, toks: Sequence[str]) -> None:
     pegs: dict[str, list[str]] = {src: stack_on(src), dst: stack_on(dst), spare: []}
     if spare in world:
         pegs[spare] = stack_on(spare)
-    if not pegs[src] and not pegs[dst]:  # part way, blocks stand on both or on dst alone
+    moved = _moved_before(s, [src, dst, spare])
+    if not pegs[src] and not pegs[dst] and not moved:  # part way, blocks may stand anywhere
         raise refuse(f"There is no tower on {s.name(src)}.")
-    loose = {f"table:{stack[0]}": stack for stack in _strays(s, [src, dst, spare], pegs)}
+    loose = {f"table:{stack[0]}": stack for stack in _strays(s.world, moved, pegs)}
     pegs.update(loose)
     tower_ids = [b for stack in pegs.values() for b in stack]
     spot = None
@@ -657,29 +658,32 @@ def move_tower(it: Interpreter, toks: Sequence[str]) -> None:
     s.mention(tower_ids)
 
 
-def _strays(s: Session, zones: Sequence[str], pegs: dict[str, list[str]]) -> list[list[str]]:
-    """Stacks (bottom first) on the table, off the zones, of blocks that the latest plan moving
-    blocks onto these zones moved: blocks that fell while the tower was being moved."""
-    world = s.world
+def _moved_before(s: Session, zones: Sequence[str]) -> set[str]:
+    """The blocks that the dialogue's latest plan moving blocks onto these zones moved (a tower
+    move being planned again part way)."""
     for turn in reversed(s.history.turns):
         r = turn.result
-        if not isinstance(r, Plan):
-            continue
-        if not any(st.skill == "place" and st.in_ in zones for st in r.subgoals):
-            continue
-        stacked = {b for stack in pegs.values() for b in stack}
-        moved = {st.object for st in r.subgoals if st.object is not None}
-        bases = {
-            world.base(b).id
-            for b in moved
-            if b in world and world[b].kind == BLOCK and b not in stacked and not world[b].held
-        }
-        return [
-            [base, *world.above(base)[::-1]]
-            for base in sorted(bases)
-            if world[base].kind == BLOCK and world.on_table(base)
-        ]
-    return []
+        if isinstance(r, Plan) and any(
+            st.skill == "place" and st.in_ in zones for st in r.subgoals
+        ):
+            return {st.object for st in r.subgoals if st.object is not None}
+    return set()
+
+
+def _strays(world: World, moved: set[str], pegs: dict[str, list[str]]) -> list[list[str]]:
+    """Stacks (bottom first) standing on the table, off the zones, of these blocks: blocks that
+    fell or were set aside while the tower was being moved."""
+    stacked = {b for stack in pegs.values() for b in stack}
+    bases = {
+        world.base(b).id
+        for b in moved
+        if b in world and world[b].kind == BLOCK and b not in stacked and not world[b].held
+    }
+    return [
+        [base, *world.above(base)[::-1]]
+        for base in sorted(bases)
+        if world[base].kind == BLOCK and world.on_table(base)
+    ]
 
 
 def _hanoi_moves(
