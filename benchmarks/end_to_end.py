@@ -30,17 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from robot_llm.bench.metrics import wilson
+from robot_llm.envs.tasks import TASKS
 
-SINGLE_INSTRUCTION_FAMILIES = (
-    "PickPlace",
-    "Stack",
-    "PutInBowl",
-    "Sort",
-    "Push",
-    "Pyramid",
-    "TowersOfHanoi",
-    "Clear",
-)
+# Every task family but Chain (five instructions in a row), in the suite's order.
+SINGLE_INSTRUCTION_FAMILIES = tuple(name for name in TASKS if name != "Chain")
 
 
 def robot_llm_command() -> list[str]:
