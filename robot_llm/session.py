@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from robot_llm.types import Scene
@@ -42,6 +42,7 @@ class Session:
     # Asked before a plan moves the arm (the operator confirms it); None: run without asking.
     confirm: Callable[[Any], bool] | None = None
     _executor: Any = field(default=None, repr=False)
+    _in_hand: str | None = field(default=None, repr=False)  # picked by the plans, not yet put
 
     def __post_init__(self) -> None:
         from robot_llm.planning import History
@@ -54,7 +55,6 @@ class Session:
         """The scene for planning: ids from the scene file on the first look; after a run, ids
         from the executor's tracking, with objects the camera cannot see now (a block in the
         hand, one hidden by the arm) where they were last seen."""
-        from dataclasses import replace
 
         from robot_llm.perception import associate
 
@@ -64,10 +64,25 @@ class Session:
             if self.reference is not None:
                 scene = associate(scene, self.reference)
             return scene
-        scene = tracker.perceive()
-        seen = set(scene.ids)
-        hidden = tuple(o for i, o in tracker.known.items() if i not in seen)
-        return replace(scene, objects=scene.objects + hidden)
+        return self._with_unseen(tracker.perceive())
+
+    def _with_unseen(self, scene: Scene) -> Scene:
+        """`scene` plus the tracked objects the camera does not see: the object the plans left
+        in the gripper, at the hand, and objects hidden behind others, at their last sighting."""
+        tracker = self._executor.tracker if self._executor is not None else None
+        if tracker is None:
+            return scene
+        from robot_llm.execution.verify import is_held
+
+        state = self.robot.state()
+        unseen = []
+        for i, o in tracker.known.items():
+            if i in scene.ids:
+                continue
+            if i == self._in_hand and is_held(i, scene, state, tracker.known):
+                o = replace(o, position=tuple(state.ee_position))
+            unseen.append(o)
+        return replace(scene, objects=scene.objects + tuple(unseen))
 
     def plan(self, command: str) -> tuple[Any, Scene, dict[str, float]]:
         """Perceive and plan one command (a dialogue turn); nothing moves."""
@@ -143,7 +158,8 @@ class Session:
                     out["reason"] = run.reason
                 timings["execution_s"] = round(time.perf_counter() - t0, 3)
                 timings.update({f"executor_{k}": v for k, v in run.timings.items()})
-                after = run.scene  # tracked ids from the scene file
+                self._in_hand = _left_in_hand(out["subgoals"], self._in_hand)
+                after = self._with_unseen(run.scene)  # ids from the scene file
             else:
                 out["status"] = "cancelled"
                 out["reason"] = "the operator did not confirm the plan; nothing moved"
@@ -166,6 +182,20 @@ class Session:
         close = getattr(self.robot, "close", None)
         if self.world is None and callable(close):
             close()
+
+
+def _left_in_hand(results: Any, held: str | None) -> str | None:
+    """The object the executed subgoals leave in the gripper: the last one picked and not
+    put down since (from the executor's per-subgoal results)."""
+    for r in results:
+        subgoal = r.get("subgoal", {})
+        if not r.get("success"):
+            continue
+        if subgoal.get("skill") == "pick":
+            held = subgoal.get("object")
+        elif subgoal.get("skill") in ("place", "push", "open_gripper"):
+            held = None
+    return held
 
 
 def open_session(

@@ -46,6 +46,8 @@ def test_pronouns_and_answers_carry_across_turns() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     turns = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [t["status"] for t in turns] == ["done", "done", "clarify", "done"]
+    held = {o["id"]: o for o in turns[0]["scene_after"]}["red_block"]  # unseen, in the hand
+    assert held["position"][2] > 0.1
     assert turns[1]["plan"]["subgoals"] == [
         {"skill": "place", "object": "red_block", "in": "green_bowl"}
     ]
