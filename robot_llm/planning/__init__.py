@@ -5,9 +5,11 @@
     history = History()
     result = plan_command(planner, "put the red block in the green bowl", scene, history)
 
-Backends register by name (`register_planner`); `rule` is the default. Every result passes the
-`SafetyGate` inside `plan_command`. `evaluate_suite` measures a backend on the labelled suite.
-See docs/commands.md for what the rule planner understands.
+Backends register by name (`register_planner`); `rule` is the default. `transformers`, `openai`
+and `hybrid` are language-model backends (`robot_llm.planning.llm`, docs/llm-planners.md),
+built lazily. Every result passes the `SafetyGate` inside `plan_command`. `evaluate_suite`
+measures a backend on the labelled suite. See docs/commands.md for what the rule planner
+understands.
 """
 
 from robot_llm.planning.base import (
@@ -21,11 +23,14 @@ from robot_llm.planning.base import (
     register_planner,
     replan_function,
 )
+from robot_llm.planning.llm import LLM_PLANNERS
 from robot_llm.planning.rules import RulePlanner
 from robot_llm.planning.safety import Limits, PolicyError, Rule, SafetyGate, SafetyPolicy
 from robot_llm.planning.suite import SuiteReport, evaluate_suite
 
 register_planner("rule", RulePlanner, replace_existing=True)
+for _name, _factory in LLM_PLANNERS.items():  # built lazily: no torch until one is used
+    register_planner(_name, _factory, replace_existing=True)
 
 DEFAULT_PLANNER = "rule"
 

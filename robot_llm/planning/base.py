@@ -11,7 +11,7 @@ backend, passes the result through the `SafetyGate`, and records the turn in the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -105,12 +105,15 @@ class History:
     `mentioned` is what "it" / "them" / "the other one" refer to: the objects the latest plan
     moved (kept when a later turn moved nothing, such as "go home"). `pending` is the planner's
     open question when the latest result was a Clarify: the next turn may answer it ("the red
-    one"). `max_turns` bounds memory in long sessions.
+    one"). `max_turns` bounds memory in long sessions. `feedback` is set only on the copy a
+    replan plans with: what the executor reported of the plan so far (`execution_feedback`), for
+    backends that read it (the language-model planners; the rule planner replans from the scene).
     """
 
     turns: list[Turn] = field(default_factory=list)
     max_turns: int = 50
     _mentioned: tuple[str, ...] = ()
+    feedback: tuple[str, ...] = ()
 
     def record(self, command: str, result: PlanResult, scene: Scene | None = None) -> None:
         self.turns.append(Turn(command, result, scene))
@@ -209,13 +212,47 @@ def replan_function(
     turns of the operator's dialogue.
     """
 
-    def replan(command: str, scene: Scene, _results: Sequence[Any]) -> PlanResult:
+    def replan(command: str, scene: Scene, results: Sequence[Any]) -> PlanResult:
         copy = (
             History(list(history.turns), history.max_turns, history.mentioned) if history else None
         )
-        return plan_command(planner, command, scene, copy or History(), gate)
+        copy = copy or History()
+        copy.feedback = execution_feedback(results)
+        return plan_command(planner, command, scene, copy, gate)
 
     return replan
+
+
+def execution_feedback(results: Sequence[Any]) -> tuple[str, ...]:
+    """One line per executed subgoal (the executor's result dicts): done, or failed and why."""
+    lines = []
+    for r in results:
+        if not isinstance(r, Mapping):
+            continue
+        try:
+            step = describe_step(Subgoal.from_dict(r.get("subgoal", {})))
+        except ValueError:
+            step = str(r.get("skill", "?"))
+        if r.get("success"):
+            lines.append(f"done: {step}")
+        else:
+            tries = r.get("attempts") if isinstance(r.get("attempts"), int) else 1
+            why = str(r.get("reason") or "no reason given")
+            lines.append(f"FAILED after {tries} attempt{'s' if tries != 1 else ''}: {step} ({why})")
+    return tuple(lines)
+
+
+def describe_step(s: Subgoal) -> str:
+    """A subgoal in words, e.g. `place red_block in green_bowl`."""
+    parts = [s.skill] + ([s.object] if s.object else [])
+    for key in ("on", "in_", "at", "across", "to", "direction", "distance", "pose"):
+        value = getattr(s, key)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        parts.append(f"{key.rstrip('_')} {value}")
+    return " ".join(str(p) for p in parts)
 
 
 def refuse(reason: str, command: str = "", planner: str = "") -> Refuse:

@@ -1,0 +1,177 @@
+"""Grounding a language model's answer in the scene.
+
+`answer_schema(scene)` is the JSON Schema a model's answer must match for this scene: the plan
+format of docs/plan-schema.md with every object field narrowed to the scene's ids of the right
+kind (only blocks are picked, only bowls, trays and zones hold things), so a decoder constrained
+by it cannot name an object that is not there. `read_answer` parses an answer with the plan
+parser and checks its ids against the scene; `AnswerError` says what is wrong, on one line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from robot_llm.types import (
+    DIRECTIONS,
+    Clarify,
+    Plan,
+    PlanResult,
+    Scene,
+    SchemaError,
+    plan_result_from_dict,
+)
+
+MAX_STEPS: Final = 12
+MAX_TEXT: Final = 160  # characters of a question or a reason
+CONTAINERS: Final = ("bowl", "tray", "zone")
+
+
+class AnswerError(ValueError):
+    """A model's answer is not a valid plan result for the scene; `unknown` lists bad ids."""
+
+    def __init__(self, message: str, unknown: Sequence[str] = (), answer: str = "") -> None:
+        super().__init__(message)
+        self.unknown = tuple(unknown)
+        self.answer = answer  # the model's text, when it is not the one read
+
+
+def _ids(scene: Scene, kinds: Iterable[str]) -> list[str]:
+    wanted = set(kinds)
+    return [o.id for o in scene if o.kind in wanted]
+
+
+def _point(n: int, m: int | None = None) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "number"}, "minItems": n, "maxItems": m or n}
+
+
+def _step(skill: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"skill": {"const": skill}, **fields},
+        "required": ["skill", *fields],
+        "additionalProperties": False,
+    }
+
+
+def subgoal_variants(scene: Scene) -> list[dict[str, Any]]:
+    """One schema per subgoal shape (skill and argument fields), ids narrowed to the scene."""
+    blocks = _ids(scene, ["block"])
+    holders = _ids(scene, CONTAINERS)
+    pushable = [o.id for o in scene if o.kind != "zone"]
+    out: list[dict[str, Any]] = []
+    if blocks:
+        block = {"enum": blocks}
+        out.append(_step("pick", object=block))
+        if len(blocks) > 1:
+            out.append(_step("place", object=block, on=block))
+        if holders:
+            out.append(_step("place", object=block, **{"in": {"enum": holders}}))
+        out.append(_step("place", object=block, at=_point(2)))
+        if len(blocks) > 2:
+            pair = {"type": "array", "items": block, "minItems": 2, "maxItems": 2}
+            out.append(_step("place", object=block, across=pair))
+    if pushable:
+        thing = {"enum": pushable}
+        out.append(_step("push", object=thing, direction={"enum": list(DIRECTIONS)}))
+        out.append(
+            _step(
+                "push",
+                object=thing,
+                direction={"enum": list(DIRECTIONS)},
+                distance={"type": "number"},
+            )
+        )
+        out.append(_step("push", object=thing, to=_point(2)))
+    out.append(_step("move_to", pose=_point(3, 4)))
+    out += [_step(s) for s in ("open_gripper", "close_gripper", "home", "stop")]
+    return out
+
+
+def answer_schema(scene: Scene, max_steps: int = MAX_STEPS) -> dict[str, Any]:
+    """The JSON Schema of an answer for `scene`: a plan, a question or a refusal."""
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+    answers: list[dict[str, Any]] = [
+        {
+            "type": "object",
+            "properties": {
+                "type": {"const": "plan"},
+                "subgoals": {
+                    "type": "array",
+                    "items": {"anyOf": subgoal_variants(scene)},
+                    "maxItems": max_steps,
+                },
+            },
+            "required": ["type", "subgoals"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"type": {"const": "refuse"}, "reason": text},
+            "required": ["type", "reason"],
+            "additionalProperties": False,
+        },
+    ]
+    if len(scene):
+        clarify = {
+            "type": "object",
+            "properties": {
+                "type": {"const": "clarify"},
+                "question": text,
+                "candidates": {
+                    "type": "array",
+                    "items": {"enum": list(scene.ids)},
+                    "maxItems": len(scene),
+                },
+            },
+            "required": ["type", "question", "candidates"],
+            "additionalProperties": False,
+        }
+        answers.insert(1, clarify)
+    return {"title": "plan result", "anyOf": answers}
+
+
+def named_ids(result: PlanResult) -> list[str]:
+    """Every object id a result names (subgoal objects and targets, question candidates)."""
+    out: list[str] = []
+    if isinstance(result, Plan):
+        for s in result.subgoals:
+            out += [i for i in (s.object, s.on, s.in_) if i is not None]
+            out += list(s.across or ())
+    elif isinstance(result, Clarify):
+        out += list(result.candidates)
+    return list(dict.fromkeys(out))
+
+
+def read_answer(text: str, scene: Scene, command: str = "", planner: str = "") -> PlanResult:
+    """Parse a model's answer (one JSON object) into a result grounded in `scene`.
+
+    Raises AnswerError when the text is not JSON, does not match the plan format, or names ids
+    the scene lacks (listed in `unknown`).
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        snippet = " ".join(text.split())[:60]
+        raise AnswerError(f"the answer is not JSON ({err.msg}): {snippet!r}") from None
+    if not isinstance(data, dict):
+        raise AnswerError(f"the answer is a JSON {type(data).__name__}, not an object")
+    data = {**data, "command": command, "planner": planner}
+    try:
+        result = plan_result_from_dict(data)
+    except SchemaError as err:
+        raise AnswerError(f"the answer is not a valid plan result: {err}") from None
+    unknown = [i for i in named_ids(result) if i not in scene.ids]
+    if unknown:
+        names = ", ".join(repr(i) for i in unknown)
+        raise AnswerError(f"the answer names {names}, not in the scene", unknown)
+    return result
+
+
+def not_seen(unknown: Sequence[str], scene: Scene, command: str, planner: str) -> Clarify:
+    """The question asked when a model keeps naming objects that are not there."""
+    names = ", ".join(repr(i) for i in unknown)
+    seen = ", ".join(scene.ids) or "nothing"
+    question = f"I don't see {names}. I see: {seen}. Which one do you mean?"
+    return Clarify(question, scene.ids, command, planner)
