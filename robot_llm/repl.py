@@ -10,7 +10,9 @@ run in a worker thread, so the operator can keep typing while the arm moves:
 - lines starting with ":" are session commands (`:help`).
 
 On a terminal, lines are edited with readline (arrow keys, Ctrl-R search, Tab completion of the
-planner's words and the scene's colors) and kept in a history file across sessions.
+planner's words and the scene's colors) and kept in a history file across sessions. With
+`--mic` (the `mic` extra) commands can also be spoken; they are handled like typed lines, and
+a spoken stop word halts the arm while the sentence is still being said (docs/speech.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -258,6 +260,24 @@ class Repl:
             self._say(f"unknown session command :{name} (:help lists them)")
         return True
 
+    def listen(self, lines: Iterable[str]) -> threading.Thread:
+        """Handle spoken `lines` (planner text, "stop" for a stop word) like typed ones, from a
+        background thread, beside the typed input; session commands are not taken from
+        speech. Returns the thread; it ends when `lines` ends or speech input fails."""
+
+        def run() -> None:
+            try:
+                for line in lines:
+                    text = line.strip()
+                    if text and not text.startswith(":") and text.lower() not in ("quit", "exit"):
+                        self.handle(text)
+            except Exception as err:  # a sound card unplugged, a decoder error: typing goes on
+                self._say(f"speech input ended: {err}")
+
+        thread = threading.Thread(target=run, name="repl-speech", daemon=True)
+        thread.start()
+        return thread
+
     def loop(self, read: Callable[[str], str]) -> None:
         """Read lines until quit or end of input; Ctrl-C stops the arm (or clears the line)."""
         self._worker.start()
@@ -338,16 +358,60 @@ def cmd_repl(args: argparse.Namespace) -> int:
     if wants_confirmation(args):
         session.confirm = repl.ask_confirmation
     try:
+        spoken = _spoken_lines(args, session, repl)
         if interactive:
             _setup_readline(args.history_file, session)
             repl._say(f"robot-llm repl on {session.source}; :help for help, Ctrl-D to leave")
             read: Callable[[str], str] = input
         else:
             read = _line_reader(sys.stdin)
+        if spoken is not None:
+            listener = repl.listen(spoken)
+            if not interactive:  # typed input ends first: go on until the speech does
+                read = _then_wait(read, listener)
         repl.loop(read)
     finally:
         session.close()
     return 0
+
+
+def _spoken_lines(args: argparse.Namespace, session: Session, repl: Repl) -> Iterator[str] | None:
+    """With --mic or --speech-file: the spoken commands, else None. The sound card or the file
+    is opened here, so a missing mic extra or a bad file is bad input before the session runs."""
+    if not (args.mic or args.speech_file):
+        return None
+    from robot_llm.cli_language import CommandInputError
+    from robot_llm.speech import SpeechError, get_recognizer, microphone_lines
+    from robot_llm.speech.mic import microphone_frames, recording_frames
+
+    options = {"model": args.asr_model} if args.asr_model else {}
+    device = int(args.mic_device) if (args.mic_device or "").isdigit() else args.mic_device
+    try:
+        recognizer = get_recognizer(args.asr, **options)
+        if args.speech_file:
+            frames = recording_frames(args.speech_file)
+        else:
+            frames = microphone_frames(device)
+    except SpeechError as err:  # no mic extra, no sound card, a bad file or model path
+        raise CommandInputError(str(err)) from None
+    repl._say("listening: speak a command (a stop word halts the arm at once)")
+    return microphone_lines(
+        recognizer, scene=lambda: session.reference, say=repl._say, frames=frames
+    )
+
+
+def _then_wait(read: Callable[[str], str], listener: threading.Thread) -> Callable[[str], str]:
+    """`read`, but at the end of the typed input wait for the speech to end (Ctrl-C: leave)."""
+
+    def wrapped(prompt: str) -> str:
+        try:
+            return read(prompt)
+        except EOFError:
+            with contextlib.suppress(KeyboardInterrupt):
+                listener.join()
+            raise
+
+    return wrapped
 
 
 def _line_reader(stream: TextIO) -> Callable[[str], str]:
@@ -364,6 +428,19 @@ def _line_reader(stream: TextIO) -> Callable[[str], str]:
 
 def add_repl_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", metavar="FILE", help="write each run's events to this JSON-lines file")
+    p.add_argument(
+        "--mic",
+        action="store_true",
+        help="also take spoken commands from the microphone (needs the mic extra)",
+    )
+    p.add_argument("--mic-device", metavar="NAME|INDEX", help="sound card (default: the system's)")
+    p.add_argument(
+        "--speech-file",
+        metavar="FILE",
+        help="play a WAV or FLAC file as spoken input, in real time (instead of the microphone)",
+    )
+    p.add_argument("--asr", default="pocketsphinx", help="speech recognizer (default pocketsphinx)")
+    p.add_argument("--asr-model", metavar="PATH", help="local speech model folder (whisper)")
     p.add_argument(
         "--history-file",
         default=os.environ.get("ROBOT_LLM_HISTORY", DEFAULT_HISTORY_FILE),

@@ -1,0 +1,176 @@
+"""`robot-llm listen`: a spoken command from an audio file, to a plan or to motion.
+
+    robot-llm listen --audio FILE [--scene FILE | --task ID --seed N] [--asr NAME]
+                     [--asr-model PATH] [--min-confidence X] [--run] [--json]
+
+The recognizer is biased toward the scene (its objects' colors and kinds). What was heard
+decides what happens (`listen.interpret`): a stop word is planned (or run) at once; silence or
+noise gives status `no_speech`; an unclear transcript gives status `repeat` (say it again);
+anything else is planned like `robot-llm plan`, or run like `robot-llm run` with `--run`.
+Without a scene, only the transcript is printed (status `heard`).
+
+Exit codes (as `robot-llm plan/run`): 0 planned / done / heard, 1 failed or stopped, 2 bad input
+(a missing or non-audio file, a missing model; also `no_speech`: the audio holds no command),
+3 clarify or `repeat` (the operator must speak again), 4 refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from robot_llm.speech.base import SpeechError, SpeechInputError
+from robot_llm.speech.listen import MIN_CONFIDENCE, REPEAT_QUESTION
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REPEAT = 3
+
+
+def add_listen_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--audio", metavar="FILE", required=True, help="WAV or FLAC, any sample rate")
+    p.add_argument("--scene", metavar="FILE", help="scene file (.yaml or .json)")
+    p.add_argument("--task", metavar="ID", help="a task id (with --seed)")
+    p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
+    p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
+    p.add_argument(
+        "--perception",
+        choices=("camera", "truth"),
+        default="camera",
+        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--asr", default="pocketsphinx", help="speech recognizer (default pocketsphinx)")
+    p.add_argument(
+        "--asr-model",
+        metavar="PATH",
+        help="local model folder (whisper: required; pocketsphinx: another acoustic model)",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=MIN_CONFIDENCE,
+        metavar="X",
+        help=f"ask to repeat below this transcript confidence (default {MIN_CONFIDENCE})",
+    )
+    p.add_argument("--run", action="store_true", help="execute the plan in simulation")
+
+
+def add_listen_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `listen` subcommand to an argparse subparsers object; its handler is
+    `cmd_listen`."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "listen",
+        help="a spoken command from an audio file: transcript and plan (or run it)",
+        description="Recognize a spoken command (offline) and plan it, or run it with --run.",
+    )
+    add_listen_arguments(p)
+    p.set_defaults(handler=cmd_listen)
+    return p
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    try:
+        return _listen(args)
+    except SpeechInputError:
+        raise
+    except SpeechError as err:  # a backend failed on good input: one line, not a traceback
+        print(f"robot-llm: error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from robot_llm.cli_language import exit_code
+    from robot_llm.speech import get_recognizer, interpret, load_audio
+
+    options = {"model": args.asr_model} if args.asr_model else {}
+    recognizer = get_recognizer(args.asr, **options)
+    audio = load_audio(args.audio)
+    session = None
+    if args.scene or args.task:
+        from robot_llm.cli_language import open_from_args
+
+        session = open_from_args(args, on_event=None if args.quiet else _progress)
+    line = ""
+    try:
+        recognizer.set_scene(session.perceive() if session is not None else None)
+        transcript = recognizer.transcribe(audio)
+        heard = interpret(transcript, args.min_confidence)
+        if heard.command is None:
+            out: dict[str, Any] = {"status": heard.status, "message": heard.message}
+            if heard.status == "repeat":
+                out["question"] = REPEAT_QUESTION
+        elif session is None:
+            out = {"status": "heard", "command": heard.command}
+        else:
+            out, line = _turn(session, heard.command, args.run)
+    finally:
+        if session is not None:
+            session.close()
+    out["heard"] = heard.status
+    out.update(transcript.to_dict())
+    if args.json:
+        print(json.dumps(out))
+    else:
+        if not args.quiet:
+            print(f"heard: {transcript.text or '(nothing)'} ({transcript.confidence:.2f})")
+        if heard.command is None:
+            print(heard.message, file=sys.stderr)
+        elif line:
+            print(line)
+    if heard.status == "no_speech":
+        return EXIT_BAD_INPUT
+    if heard.status == "repeat":
+        return EXIT_REPEAT
+    return 0 if out["status"] == "heard" else exit_code(out["status"])
+
+
+def _turn(session: Any, command: str, run: bool) -> tuple[dict[str, Any], str]:
+    """Plan (or run) one command in the session: its JSON fields and the line to print."""
+    from robot_llm.session import describe, result_fields, scene_objects
+
+    if not run:
+        result, scene, timings = session.plan(command)
+        out = {
+            "command": command,
+            "source": session.source,
+            **result_fields(result),
+            "scene": scene_objects(scene),
+            "timings": timings,
+        }
+        return out, describe(result)
+    previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
+    try:
+        out = dict(session.turn(command))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    tail = f": {out['reason']}" if out.get("reason") else ""
+    return out, f"{out['status']}{tail}"
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m robot_llm.speech [listen] --audio FILE ...`: the listen command alone."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["listen"]:
+        args_list = args_list[1:]
+    parser = argparse.ArgumentParser(prog="robot-llm listen", description=__doc__.splitlines()[0])
+    add_listen_arguments(parser)
+    args = parser.parse_args(args_list)
+    try:
+        return cmd_listen(args)
+    except (SpeechError, ValueError, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"robot-llm: error: {first}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("robot-llm: interrupted", file=sys.stderr)
+        return 130
