@@ -42,6 +42,32 @@ WRIST_CAMERA_OFFSET = np.array(
 )
 
 
+# Off-screen renderers: PyBullet's TinyRenderer (CPU, the default) or OpenGL through PyBullet's
+# EGL plugin (a GPU, or Mesa's llvmpipe on a CPU: about 3x faster at 640 x 480 on this project's
+# machines, with the same perception accuracy). The EGL plugin and driver print banners on file
+# descriptor 1 at load and at every image, so it suits processes whose stdout carries nothing
+# (the bridge's render workers). "auto" is EGL where the plugin loads, else TinyRenderer.
+RENDERERS = ("tiny", "egl", "auto")
+
+
+def _load_egl(client: int, required: bool) -> int:
+    import importlib.util
+
+    spec = importlib.util.find_spec("eglRenderer")
+    plugin = -1
+    if spec is not None and spec.origin:
+        plugin = p.loadPlugin(spec.origin, "_eglRendererPlugin", physicsClientId=client)
+    if plugin >= 0:
+        return int(p.ER_BULLET_HARDWARE_OPENGL)
+    if not required:
+        return int(p.ER_TINY_RENDERER)
+    p.disconnect(physicsClientId=client)
+    raise RuntimeError(
+        "the EGL renderer is not available here (PyBullet's eglRenderer plugin needs libEGL, "
+        "e.g. apt-get install libegl1); use renderer 'tiny'"
+    )
+
+
 class TabletopWorld:
     """A table, an arm and the objects of a scene in a private PyBullet client."""
 
@@ -51,13 +77,18 @@ class TabletopWorld:
         gui: bool = False,
         main_camera: CameraSpec | None = None,
         wrist_camera: CameraSpec | None = None,
+        renderer: str = "tiny",
     ) -> None:
+        if renderer not in RENDERERS:
+            raise ValueError(f"unknown renderer {renderer!r}; renderers are {', '.join(RENDERERS)}")
         if gui and not os.environ.get("DISPLAY"):
             raise RuntimeError("GUI mode needs a display: DISPLAY is not set (use DIRECT mode)")
         self.description = get_robot(robot) if isinstance(robot, str) else robot
         self.gui = gui
         self.client = p.connect(p.GUI if gui else p.DIRECT)
         self.renderer = p.ER_BULLET_HARDWARE_OPENGL if gui else p.ER_TINY_RENDERER
+        if not gui and renderer in ("egl", "auto"):
+            self.renderer = _load_egl(self.client, required=renderer == "egl")
         self.main_camera = main_camera or MAIN_CAMERA
         self.wrist_camera = wrist_camera or WRIST_CAMERA
         self.main_extrinsics = look_at(MAIN_CAMERA_EYE, MAIN_CAMERA_TARGET, np.array([0, 0, 1.0]))

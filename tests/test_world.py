@@ -325,3 +325,41 @@ def test_bowl_wall_is_closed_all_around_and_leans_outward() -> None:
         assert wall_x(base_z + 0.018) > wall_x(base_z - 0.012) + 0.005
     finally:
         world.close()
+
+
+def _egl_available() -> bool:
+    try:
+        TabletopWorld(renderer="egl").close()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_egl_and_tiny_renderers_show_the_same_scene_to_perception() -> None:
+    """The EGL renderer (the bridge's render workers) is a different rasterizer: perception
+    must find the same objects, in the same places, in its frames as in TinyRenderer's."""
+    from robot_llm.perception import CameraPerceiver
+
+    if not _egl_available():
+        pytest.skip("PyBullet's EGL renderer does not load here (no libEGL)")
+    spec = parse_scene({"objects": CONTAINERS})
+    seen = {}
+    for renderer in ("tiny", "egl"):
+        world = TabletopWorld(renderer=renderer)
+        try:
+            world.build(spec)
+            frame = world.render_main()
+            seen[renderer] = CameraPerceiver().perceive(frame.to_camera_frame("main"))
+        finally:
+            world.close()
+    tiny = {(o.kind, o.color): o.position for o in seen["tiny"].objects}
+    egl = {(o.kind, o.color): o.position for o in seen["egl"].objects}
+    assert set(tiny) == set(egl) == {("bowl", "blue"), ("tray", "gray"), ("block", "red")}
+    for key, xyz in tiny.items():
+        assert math.dist(xyz[:2], egl[key][:2]) < 0.005, key
+
+
+def test_unknown_renderer_is_refused() -> None:
+    message = "unknown renderer 'vulkan'; renderers are tiny, egl, auto"
+    with pytest.raises(ValueError, match=message):
+        TabletopWorld(renderer="vulkan")

@@ -58,6 +58,14 @@ def _scene(scene: str | None, task: str | None, seed: int) -> SceneSpec:
     return spec
 
 
+def _renderer(name: str) -> str:
+    from robot_llm.envs.world import RENDERERS
+
+    if name not in RENDERERS:
+        raise SimDriverError(f"unknown renderer {name!r}; renderers are {', '.join(RENDERERS)}")
+    return name
+
+
 class SimDriver:
     """A Driver over a SimRobot; thread-safe (one lock around the simulator)."""
 
@@ -70,6 +78,7 @@ class SimDriver:
         control_hz: int | str = 24,
         render_workers: int | str = 1,
         robot: str = "panda",
+        renderer: str = "auto",
     ) -> None:
         spec = _scene(scene, task, int(seed))
         self.world = TabletopWorld(robot)
@@ -83,6 +92,7 @@ class SimDriver:
                 "robot": robot,
                 "scene": spec.to_dict(),
                 "workspace": {"x": list(ws.x), "y": list(ws.y)},
+                "renderer": _renderer(renderer),
             },
             int(render_workers),
         )

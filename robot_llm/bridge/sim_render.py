@@ -180,7 +180,7 @@ def _serve(inp: int, out: int) -> None:
         (x0, x1), (y0, y1) = ws.floats("x", 2), ws.floats("y", 2)
         workspace = Workspace((x0, x1), (y0, y1))
         spec = parse_scene(init["scene"], "render worker", workspace)
-        world = TabletopWorld(str(init["robot"]))
+        world = TabletopWorld(str(init["robot"]), renderer=str(init.get("renderer", "tiny")))
         world.build(spec, settle_steps=0)
     except Exception as err:  # report any build failure to the server, then stop
         write_message(out, {"type": "error", "message": f"{type(err).__name__}: {err}"})
@@ -216,9 +216,12 @@ def _serve(inp: int, out: int) -> None:
 
 
 def main() -> int:
-    # PyBullet prints to file descriptor 1 when it loads: keep the real stdout for replies only.
+    # PyBullet prints to file descriptor 1 when it loads, and the EGL renderer at every image:
+    # keep the real stdout for replies only, and drop the banners.
     out = os.dup(1)
-    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     _serve(sys.stdin.fileno(), out)
     return 0
 
