@@ -60,19 +60,8 @@ def add_eval_planner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def parse_options(items: Sequence[str], model: str | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--option {item!r} must be KEY=VALUE")
-        options[key.strip()] = value
-    if model is not None:
-        options["model"] = model
-    return options
-
-
 def cmd_eval_planner(args: argparse.Namespace) -> int:
+    from robot_llm.cli_language import parse_planner_options
     from robot_llm.planning import PlannerError, get_planner
     from robot_llm.planning.llm.evaluate import evaluate_planner, format_summary
     from robot_llm.planning.suite import SuiteError
@@ -83,7 +72,8 @@ def cmd_eval_planner(args: argparse.Namespace) -> int:
     try:
         if args.limit is not None and args.limit < 1:
             raise ValueError("--limit must be at least 1")
-        planner = get_planner(args.planner, **parse_options(args.option, args.model))
+        options = parse_planner_options(args.option, args.model, "--option")
+        planner = get_planner(args.planner, **options)
         report, summary = evaluate_planner(planner, categories, args.limit)
     except (PlannerError, SuiteError, ValueError, OSError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -10,6 +10,7 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ def open_from_args(args: argparse.Namespace, **extra: Any) -> Session:
         task=args.task,
         seed=args.seed,
         planner=args.planner,
+        planner_options=planner_options(args),
         perception=getattr(args, "perception", "camera"),
         robot=robot,
         curve_keys=getattr(args, "curve_keys", None),
@@ -134,13 +136,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(out["status"])
 
 
+def add_planner_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--planner",
+        default="rule",
+        help="planner backend: rule (default), transformers, openai, hybrid (docs/llm-planners.md)",
+    )
+    p.add_argument("--model", metavar="PATH|NAME", help="the language model of the planner backend")
+    p.add_argument(
+        "--planner-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another planner backend option (repeatable), e.g. base_url=http://HOST:PORT/v1",
+    )
+
+
+def planner_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The backend options of --model and --planner-option KEY=VALUE."""
+    items = getattr(args, "planner_option", None) or []
+    return parse_planner_options(items, getattr(args, "model", None), "--planner-option")
+
+
+def parse_planner_options(
+    items: Sequence[str], model: str | None, flag: str = "--planner-option"
+) -> dict[str, Any]:
+    """KEY=VALUE items (and the model, when given) as a planner backend's options."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CommandInputError(f"{flag} {item!r} must be KEY=VALUE")
+        options[key.strip()] = value
+    if model is not None:
+        options["model"] = model
+    return options
+
+
 def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> None:
     p.add_argument("--scene", metavar="FILE", help="scene file (.yaml or .json)")
     p.add_argument(
         "--task", metavar="ID", help="a task id; the command defaults to its instruction"
     )
     p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
-    p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
+    add_planner_arguments(p)
     p.add_argument(
         "--robot",
         metavar="ADDRESS",

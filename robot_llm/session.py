@@ -10,7 +10,7 @@ dict, the `--json` output of the commands.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -208,6 +208,7 @@ def open_session(
     robot: str | None = None,
     curve_keys: str | None = None,
     on_link: Callable[[str], None] | None = None,
+    planner_options: Mapping[str, Any] | None = None,
 ) -> Session:
     """Build the world from a scene file or a seeded task and wrap it in a Session; with
     `robot` (a bridge address), drive that arm instead, the scene file naming its objects."""
@@ -218,7 +219,7 @@ def open_session(
     from robot_llm.robots.sim import SimRobot
 
     try:
-        backend = get_planner(planner)
+        backend = get_planner(planner, **dict(planner_options or {}))
     except PlannerError as err:
         raise SessionInputError(str(err)) from None
     episode_task = None

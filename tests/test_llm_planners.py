@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -368,3 +369,33 @@ def test_eval_planner_reports_accuracy_invalid_outputs_and_latency(
     assert robot_llm_main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'/no/model.gguf' does not exist" in err
+
+
+def test_plan_and_run_take_the_model_and_backend_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`robot-llm plan --planner NAME --model PATH --planner-option KEY=VALUE`: options reach
+    the backend; a missing model and a malformed option are one line and exit code 2."""
+    root = Path(__file__).resolve().parents[1]
+    scene = str(root / "sim_assets" / "scenes" / "blocks_and_bowls.yaml")
+    base = ["plan", "--scene", scene, "--quiet", "--json"]
+    argv = [*base, "--planner", "hybrid", "--planner-option", "llm=openai"]
+    argv += ["--planner-option", "base_url=http://127.0.0.1:9/v1", "pick up the red block"]
+    assert robot_llm_main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["plan"]["planner"] == "hybrid:rule"
+    assert out["plan"]["subgoals"] == [{"skill": "pick", "object": "red_block"}]
+    argv = [*base, "--planner", "openai", "--planner-option", "base_url=http://127.0.0.1:9/v1"]
+    assert robot_llm_main([*argv, "--planner-option", "timeout=2", "pick up the red block"]) == 4
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "refused" and "cannot reach http://127.0.0.1:9/v1" in out["reason"]
+    argv = [*base, "--planner", "transformers", "--model", "/no/model.gguf", "go home"]
+    assert robot_llm_main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "robot-llm: error: model '/no/model.gguf' does not exist "
+        "(give a model folder or a .gguf file)"
+    )
+    assert robot_llm_main([*base, "--planner-option", "nonsense", "go home"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "robot-llm: error: --planner-option 'nonsense' must be KEY=VALUE"

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from robot_llm.cli_language import add_planner_arguments
 from robot_llm.speech.base import SpeechError, SpeechInputError
 from robot_llm.speech.listen import MIN_CONFIDENCE, REPEAT_QUESTION
 
@@ -36,7 +37,7 @@ def add_listen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scene", metavar="FILE", help="scene file (.yaml or .json)")
     p.add_argument("--task", metavar="ID", help="a task id (with --seed)")
     p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
-    p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
+    add_planner_arguments(p)
     p.add_argument(
         "--perception",
         choices=("camera", "truth"),
