@@ -41,12 +41,14 @@ test: $(STAMP)
 
 # llama-cpp-python compiles llama.cpp (about 7 minutes on 2 idle cores), so it has its own
 # target. A portable build: the default native one may use instructions a VM refuses (SIGILL).
+# Always from source and never from pip's wheel cache, which ignores CMAKE_ARGS and may hold a
+# native build from an earlier install.
 LLAMA_STAMP := $(VENV)/.llamacpp
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 $(LLAMA_STAMP): $(STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -c constraints.txt \
-		'llama-cpp-python[server]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir \
+		--no-binary llama-cpp-python -c constraints.txt 'llama-cpp-python[server]'
 	touch $(LLAMA_STAMP)
 
 test-llamacpp: $(LLAMA_STAMP)
