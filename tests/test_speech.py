@@ -22,6 +22,7 @@ from robot_llm.planning.suite import load_scenes, scene_from_data
 from robot_llm.speech import (
     PocketsphinxRecognizer,
     SpeechInputError,
+    Transcript,
     arpa,
     get_recognizer,
     interpret,
@@ -31,6 +32,7 @@ from robot_llm.speech import (
 )
 from robot_llm.speech.audio import resample
 from robot_llm.speech.grammar import build_fsg
+from robot_llm.speech.sphinx import whole_sentence
 from robot_llm.speech.spoken import from_spoken, to_spoken
 from robot_llm.speech.synth import add_noise, espeak_available, pad, speak
 
@@ -95,6 +97,18 @@ def test_grammar_accepts_exactly_the_sentences_and_shares_suffixes() -> None:
     assert states < sum(len(s.split()) for s in sentences)  # the trie would need more
     transitions = [line.split() for line in text.splitlines() if line.startswith("TRANSITION")]
     assert {t[4] for t in transitions if len(t) == 5} == set(" ".join([*sentences, "stop"]).split())
+
+
+def test_grammar_pass_counts_only_whole_sentences(
+    recognizer: PocketsphinxRecognizer, scenes: dict
+) -> None:
+    """A partial path through the grammar (its end drowned in noise) is no known command."""
+    recognizer.set_scene(scenes["main"])
+    assert recognizer.bias_model is not None
+    grammar = recognizer.bias_model.grammar
+    whole = Transcript("put the green block, in the blue bowl", 0.9, (), "pocketsphinx")
+    assert whole_sentence(whole, grammar) == whole  # pauses do not matter
+    assert whole_sentence(Transcript("put the green block in the", 0.9), grammar).empty
 
 
 def test_spoken_forms_round_trip_numbers_and_units() -> None:

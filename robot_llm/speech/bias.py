@@ -38,6 +38,7 @@ class BiasModel:
     sentences: int
     dropped: frozenset[str] = field(default_factory=frozenset)
     model: arpa.NgramModel | None = field(default=None, repr=False)
+    grammar: frozenset[str] = field(default_factory=frozenset, repr=False)  # the fsg's sentences
 
 
 def scene_key(scene: Scene | None, extra: Iterable[str] = ()) -> str:
@@ -84,4 +85,5 @@ def build_bias(
         len(kept),
         dropped,
         model,
+        frozenset(" ".join(s) for s in kept),
     )
