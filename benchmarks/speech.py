@@ -35,7 +35,7 @@ from robot_llm.planning import History, get_planner, plan_command
 from robot_llm.planning.suite import load_cases, load_scenes
 from robot_llm.speech.base import SAMPLE_RATE
 from robot_llm.speech.listen import interpret
-from robot_llm.speech.sphinx import PocketsphinxRecognizer
+from robot_llm.speech.sphinx import PocketsphinxRecognizer, word_errors
 from robot_llm.speech.spoken import PUNCTUATION, to_spoken
 from robot_llm.speech.synth import NOISE_KINDS, add_noise, espeak_available, pad, speak, speech_end
 
@@ -47,16 +47,6 @@ TARGETS = {"clean": 0.95, "snr10": 0.85, "rtf": 0.2, "stop_ms": 300.0}
 def answer(result: Any) -> tuple[Any, ...]:
     d = result.to_dict()
     return (d["type"], json.dumps(d.get("subgoals")), tuple(d.get("candidates", ())))
-
-
-def word_errors(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i in range(1, len(ref) + 1):
-        prev, row[0] = row[0], i
-        for j in range(1, len(hyp) + 1):
-            cur = min(row[j] + 1, row[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
-            prev, row[j] = row[j], cur
-    return row[len(hyp)]
 
 
 def dataset(n: int, seed: int) -> list[dict[str, Any]]:

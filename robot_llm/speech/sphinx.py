@@ -237,13 +237,18 @@ def _agreement(reference: str, hypothesis: str) -> float:
     ref, hyp = reference.replace(",", " ").split(), hypothesis.replace(",", " ").split()
     if not ref:
         return 0.0
+    return max(0.0, 1.0 - word_errors(ref, hyp) / len(ref))
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> int:
+    """Substitutions, insertions and deletions turning `ref` into `hyp` (word edit distance)."""
     row = list(range(len(hyp) + 1))
     for i in range(1, len(ref) + 1):
         prev, row[0] = row[0], i
         for j in range(1, len(hyp) + 1):
             cur = min(row[j] + 1, row[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
             prev, row[j] = row[j], cur
-    return max(0.0, 1.0 - row[len(hyp)] / len(ref))
+    return row[len(hyp)]
 
 
 class SphinxStream:
