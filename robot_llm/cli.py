@@ -225,6 +225,8 @@ def _progress(args: argparse.Namespace, message: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from robot_llm.cli_language import add_perception_argument
+
     parser = argparse.ArgumentParser(
         prog="robot-llm",
         description="Natural-language control of robot arms in simulation and on hardware.",
@@ -264,12 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one video frame every N control periods (default 4)",
     )
     p.add_argument("--log", metavar="FILE", help="write the run's events to this JSON-lines file")
-    p.add_argument(
-        "--perception",
-        choices=("camera", "truth"),
-        default="camera",
-        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
-    )
+    add_perception_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_cmd_execute)

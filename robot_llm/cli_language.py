@@ -136,6 +136,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(out["status"])
 
 
+def add_perception_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--perception",
+        choices=("camera", "truth"),
+        default="camera",
+        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
+    )
+
+
 def add_planner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--planner",
@@ -194,12 +203,7 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
         help="show each plan and wait for 'y' before it moves the arm (default: on with "
         "--robot, off in simulation)",
     )
-    p.add_argument(
-        "--perception",
-        choices=("camera", "truth"),
-        default="camera",
-        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
-    )
+    add_perception_argument(p)
     once = "one JSON object" if command else "one JSON object per command (JSON lines)"
     p.add_argument("--json", action="store_true", help=f"print {once} on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from robot_llm.cli_language import add_perception_argument
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -47,12 +49,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, metavar="S", help="first seed of every task entry")
     p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
     p.add_argument("--policy", default="scripted", help="skills: scripted (default) or mod:func")
-    p.add_argument(
-        "--perception",
-        choices=("camera", "truth"),
-        default="camera",
-        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
-    )
+    add_perception_argument(p)
     p.add_argument(
         "--workers",
         type=int,

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from robot_llm.cli_language import add_planner_arguments
+from robot_llm.cli_language import add_perception_argument, add_planner_arguments
 from robot_llm.speech.base import SpeechError, SpeechInputError
 from robot_llm.speech.listen import MIN_CONFIDENCE, REPEAT_QUESTION
 
@@ -38,12 +38,7 @@ def add_listen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", metavar="ID", help="a task id (with --seed)")
     p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
     add_planner_arguments(p)
-    p.add_argument(
-        "--perception",
-        choices=("camera", "truth"),
-        default="camera",
-        help="camera: perceive rendered RGB-D (default); truth: simulator poses (ablation)",
-    )
+    add_perception_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--asr", default="pocketsphinx", help="speech recognizer (default pocketsphinx)")
