@@ -141,6 +141,31 @@ def test_spoken_forms_round_trip_numbers_and_units() -> None:
     assert from_spoken("pick up the medium sized block") == "pick up the medium-sized block"
 
 
+def test_every_suite_command_said_without_punctuation_gives_the_typed_answer(
+    scenes: dict,
+) -> None:
+    """Speech carries no commas, colons or full stops: "build a pyramid red green and blue on
+    the bottom ...", "pick up the blue block now put it on the green block", "without lifting it
+    move ...". A perfect transcript must plan as the typed command does."""
+    from robot_llm.planning.suite import load_cases
+
+    planner = get_planner("rule")
+    differ, checked = [], 0
+    for case in load_cases():
+        text, expected = case.turns[0]
+        words = to_spoken(text)
+        if len(case.turns) != 1 or expected.type != "plan" or not words:
+            continue
+        checked += 1
+        typed = plan_command(planner, text, scenes[case.scene], History()).to_dict()
+        heard = plan_command(planner, from_spoken(" ".join(words)), scenes[case.scene], History())
+        got = heard.to_dict()
+        if (got["type"], got.get("subgoals")) != (typed["type"], typed.get("subgoals")):
+            differ.append(f"{text!r} -> {heard.type}")
+    assert checked >= 500
+    assert not differ, differ
+
+
 def test_unknown_recognizer_lists_the_known_ones() -> None:
     assert {"pocketsphinx", "whisper"} <= set(recognizer_names())
     with pytest.raises(SpeechInputError, match=r"known: .*pocketsphinx"):

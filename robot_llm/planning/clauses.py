@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from robot_llm.planning.lexicon import DIRECTION_WORDS, REGION_PHRASES
+from robot_llm.planning.lexicon import DIRECTION_WORDS, KIND_NOUNS, PLURAL_NOUNS, REGION_PHRASES
 from robot_llm.planning.refs import NEAR_WORDS, Ref, parse_np
 
 # (words, action). Longer phrases first where they share a first word.
@@ -227,6 +227,44 @@ def starts_action(tokens: Sequence[str]) -> bool:
     if find_verb(tokens) is not None:
         return tokens[0] not in ("home",) or len(tokens) == 1
     return tokens[0] in UNSUPPORTED and tokens[0] not in ("is", "are", "do", "does", "can")
+
+
+# Words a command can end with, and words that can start a verb's object: where a verb stands
+# between the two, a new command began without "then" ("take the pink block off the tower put
+# it on the red zone", as speech arrives: no punctuation).
+_CLAUSE_ENDS: Final = frozenset(
+    {*KIND_NOUNS, *PLURAL_NOUNS, "it", "them", "table", "home", "corner", "side", "center"}
+    | set(DIRECTION_WORDS)
+)
+_OBJECT_STARTS: Final = frozenset(
+    {"the", "a", "an", "it", "them", "that", "this", "those", "these", "every", "each", "all"}
+)
+_STEP_WORDS: Final = frozenset({"now", "next"})
+
+
+def run_on_cuts(tokens: list[str]) -> list[list[str]]:
+    """A clause cut where a second command starts without a sequencing word or a pause.
+
+    A cut goes before a verb that follows a word a command can end with (a noun, "it", a
+    direction) and comes before its object ("the", "it", "every"), when what comes before is
+    itself a command; "now" or "next" just before such a verb goes with the second command
+    ("... the blue block now put it on ...").
+    """
+    out: list[list[str]] = []
+    start = 0
+    for i in range(1, len(tokens) - 1):
+        verb = find_verb(tokens[i:])
+        if verb is None or i + verb[1] >= len(tokens) or tokens[i + verb[1]] not in _OBJECT_STARTS:
+            continue
+        cut = i - 1 if tokens[i - 1] in _STEP_WORDS else i
+        if cut - 1 < start or tokens[cut - 1] not in _CLAUSE_ENDS:
+            continue
+        if find_verb(tokens[start:]) is None:  # "without lifting it move ...": no command yet
+            continue
+        out.append(tokens[start:cut])
+        start = cut
+    out.append(tokens[start:])
+    return out
 
 
 # -- destinations --------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ def color_lexicon() -> dict[str, str]:
 def palette_color(phrase: str) -> str | None:
     """The palette color a color word or phrase names, or None if it names no color.
 
-    "crimson" -> red, "navy" -> blue, "light blue" -> blue, "lightblue" -> cyan.
+    "crimson" -> red, "navy" -> blue, "light blue" -> blue, "lightblue" -> cyan, "red green" ->
+    None.
     """
     words = phrase.lower().replace("-", " ").split()
     if not words:
@@ -89,8 +90,9 @@ def palette_color(phrase: str) -> str | None:
     if joined in lex and joined not in COLORS:
         return lex[joined] if words[-1] not in COLORS else lex[words[-1]]
     *mods, last = words
-    if last in lex and all(m in SHADE_WORDS or m in lex for m in mods):
-        # "navy blue", "dark green", "light blue": the last color word is what was said
+    if last in lex and all(m in SHADE_WORDS or lex.get(m) == lex[last] for m in mods):
+        # "navy blue", "dark green", "lime green": the last color word is what was said; two
+        # colors that differ ("red green", "crimson lime") are a list said without commas
         return lex[last]
     return None
 

@@ -22,6 +22,7 @@ from robot_llm.planning.clauses import (
     dest_starts,
     find_verb,
     parse_dest,
+    run_on_cuts,
     starts_action,
     take_push_mode,
 )
@@ -85,7 +86,8 @@ class Interpreter:
         tokens = tasks.strip_tower_rules(tokens)
         clauses: list[list[str]] = []
         for piece in split_pieces(tokens):
-            clauses.extend(self.soft_split(strip_prefixes(list(piece.tokens))))
+            for part in run_on_cuts(strip_prefixes(list(piece.tokens))):
+                clauses.extend(self.soft_split(strip_prefixes(part)))
         clauses = self.merge_picks(self.merge_towers([c for c in clauses if c]))
         if not clauses:
             raise clarify(f"What should I do? I can {CAPABILITIES}.")
@@ -93,11 +95,12 @@ class Interpreter:
             self.clause(c)
 
     def soft_split(self, toks: list[str]) -> list[list[str]]:
-        if "," in toks:  # "without lifting it, move the block ...": the manner goes last
-            k = toks.index(",")
+        # "without lifting it(,) move the block ...": the manner goes last
+        k = toks.index(",") if "," in toks else _action_start(toks)
+        if k:
             lead, rest = take_push_mode(toks[:k])
             if rest != toks[:k] and not lead:
-                return self.soft_split([*toks[k + 1 :], *toks[:k]])
+                return self.soft_split([*toks[k + (toks[k] == ",") :], *toks[:k]])
         for k in soft_splits(toks):
             left = toks[:k]
             right = strip_prefixes(toks[k + 1 :])
@@ -449,6 +452,11 @@ class Interpreter:
                         return ClauseInfo(verb, c[:n], rest[i:])
                 return ClauseInfo(verb, c[:n], [])
         return None
+
+
+def _action_start(toks: list[str]) -> int:
+    """Where the first action after the start of a clause begins (0: none)."""
+    return next((k for k in range(1, len(toks)) if starts_action(toks[k:])), 0)
 
 
 def _inside_between(toks: list[str], k: int) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from robot_llm.planning import actions
 from robot_llm.planning.clauses import Dest, dest_starts, find_verb, parse_dest, take_order
+from robot_llm.planning.colors import palette_color
 from robot_llm.planning.describe import inventory, join
 from robot_llm.planning.lexicon import BLOCK, BOWL, CONTAINERS, SIZE_ORDER, TRAY, ZONE
 from robot_llm.planning.refs import Ref, parse_np
@@ -227,6 +228,8 @@ def tower(it: Interpreter, rest: list[str]) -> None:
         if w in SEPARATORS:
             segments.append([])
         else:
+            if segments[-1][-1:] == ["blocks"] and palette_color(w) is not None:
+                segments.append([])  # "the blocks blue on the table, then ...": said without ":"
             segments[-1].append(w)
     scope: list[str] | None = None
     scope_all = False

@@ -106,7 +106,29 @@ def normalize(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    return TOKEN.findall(normalize(text))
+    return list_commas(TOKEN.findall(normalize(text)))
+
+
+def list_commas(tokens: list[str]) -> list[str]:
+    """A comma between two color words said in a row that name different colors.
+
+    Spoken commands come without punctuation: "stack the red green and blue blocks" is the
+    list "red, green and blue", while "navy blue" and "lime green" stay one color.
+    """
+    from robot_llm.planning.colors import palette_color
+
+    out: list[str] = []
+    for t in tokens:
+        prev = out[-1] if out else ""
+        if (
+            prev
+            and palette_color(prev) is not None
+            and palette_color(t) is not None
+            and palette_color(f"{prev} {t}") is None
+        ):
+            out.append(",")
+        out.append(t)
+    return out
 
 
 def is_stop(tokens: Sequence[str]) -> bool:
@@ -123,7 +145,7 @@ def is_stop(tokens: Sequence[str]) -> bool:
             continue
         if disabling and (t in ("e-stop", "estop", "emergency") or prev == "emergency"):
             continue
-        if prev in NEGATIONS:
+        if prev in NEGATIONS and prev != "no":  # "no, stop" said without the comma is a stop
             continue
         return True
     return False
