@@ -108,7 +108,12 @@ def test_grammar_pass_counts_only_whole_sentences(
     grammar = recognizer.bias_model.grammar
     whole = Transcript("put the green block, in the blue bowl", 0.9, (), "pocketsphinx")
     assert whole_sentence(whole, grammar) == whole  # pauses do not matter
-    assert whole_sentence(Transcript("put the green block in the", 0.9), grammar).empty
+    partial = Transcript("put the green block in the", 0.9)
+    assert whole_sentence(partial, grammar).empty
+    # the first whole sentence further down the grammar pass's N-best list stands in
+    alternatives = ["put the green block in the", "put the green block in the blue bowl"]
+    assert whole_sentence(partial, grammar, alternatives).text == alternatives[1]
+    assert whole_sentence(partial, grammar, alternatives[:1]).empty
 
 
 def test_spoken_forms_round_trip_numbers_and_units() -> None:

@@ -4,13 +4,16 @@ The decoder uses the US-English acoustic model the pip package ships and the bia
 current scene (`bias.build_bias`, rebuilt when the scene's objects change). Two passes:
 
 1. the **open pass** decodes with the bias trigram model, which allows any sequence of its
-   words; a result with confidence >= LM_TRUST (word posteriors) is taken as it is;
+   words; a result with confidence >= LM_TRUST (word posteriors) that is a known sentence is
+   taken as it is;
 2. otherwise the **grammar pass** decodes with the same sentences as a closed grammar, which
-   can only answer a whole known command (a partial path, which the decoder answers when no
-   path reaches the grammar's end, counts as no answer). When the two agree on at least AGREE
-   of the words, the grammar's sentence is taken (it corrects the open pass's slips); when
-   they disagree, the utterance is probably new wording heard badly: the open result is
-   returned with the agreement as its confidence, which makes the listener ask to repeat.
+   can only answer a whole known command: its best path when that reaches the grammar's end,
+   else the first whole sentence of its N-best list, else no answer (a partial path is no
+   command). When the two agree on at least AGREE of the words, the grammar's sentence is
+   taken (it corrects the open pass's slips); with no grammar answer, a confident open result
+   stands (new wording); when they disagree, the utterance is probably new wording heard
+   badly: the open result is returned with the agreement as its confidence, which makes the
+   listener ask to repeat.
 
 Measured on synthesized suite commands (docs/speech.md), the grammar alone is the most accurate
 on known commands but answers a wrong known command for new wording; the open model alone
@@ -29,9 +32,11 @@ spoken "stop" is acted on before the utterance has been fully decoded.
 
 from __future__ import annotations
 
+import itertools
 import math
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,6 +54,7 @@ FRAME_S: Final = 0.01
 MIN_PAUSE_S: Final = 0.12  # a silence this long between words is a comma
 LM_TRUST: Final = 0.9  # open-pass confidence taken without the grammar pass
 AGREE: Final = 0.5  # share of the grammar sentence's words the open pass must match
+NBEST: Final = 10  # grammar-pass hypotheses searched for a whole sentence
 FALLBACK_SNR_DB: Final = 30.0
 NOT_WORDS: Final = frozenset({"<s>", "</s>", "<sil>"})
 PASSES: Final = ("both", "open", "grammar")  # open / grammar alone: for measurements
@@ -161,13 +167,16 @@ class PocketsphinxRecognizer:
             result, how = self._decode(self._grammar_decoder(), pcm), "grammar"
         else:
             result, how = self._decode(self._decoder, pcm), "open"
-        if self.bias and self.passes == "both" and result.confidence < LM_TRUST:
-            closed = self._decode(self._grammar_decoder(), pcm)
+        if self.bias and self.passes == "both" and not self._trusted(result):
+            decoder = self._grammar_decoder()
+            closed = self._decode(decoder, pcm)
             if self.bias_model and not heard_stop(closed.text):  # a stop counts even if partial
-                closed = whole_sentence(closed, self.bias_model.grammar)
+                closed = whole_sentence(closed, self.bias_model.grammar, _nbest(decoder))
             agreement = _agreement(closed.text, result.text)
             if not closed.empty and (agreement >= AGREE or heard_stop(closed.text)):
                 result, how = _with_confidence(closed, agreement), "grammar"
+            elif closed.empty and result.confidence >= LM_TRUST:
+                how = "open"  # no known command fits: confident new wording stands as heard
             else:
                 result, how = _with_confidence(result, min(result.confidence, agreement)), "open"
         unsure = result.confidence < AGREE and not heard_stop(result.text)
@@ -186,6 +195,16 @@ class PocketsphinxRecognizer:
             True,
             extra,
         )
+
+    def _trusted(self, result: Transcript) -> bool:
+        """An open-pass result taken without the grammar pass: confident and a known sentence.
+
+        A confident result that is no known sentence is checked by the grammar pass: measured,
+        most of those were the open pass's slips ("put all the the green block" for "robot
+        lift the green block"), which the grammar pass heard right."""
+        model = self.bias_model
+        text = " ".join(result.text.replace(",", " ").split())
+        return result.confidence >= LM_TRUST and model is not None and text in model.grammar
 
     def _decode(self, decoder: Any, pcm: bytes) -> Transcript:
         decoder.start_utt()
@@ -215,17 +234,30 @@ class PocketsphinxRecognizer:
         return SphinxStream(self)
 
 
-def whole_sentence(closed: Transcript, grammar: frozenset[str]) -> Transcript:
-    """The grammar pass's result when it is a whole sentence of `grammar`, else empty.
+def whole_sentence(
+    closed: Transcript, grammar: frozenset[str], alternatives: Sequence[str] = ()
+) -> Transcript:
+    """The grammar pass's result when it is a whole sentence of `grammar`, else the first of
+    `alternatives` (the pass's N-best list, best first) that is one, else empty.
 
-    When no path reaches the grammar's final state (noise over the end of the command, or
-    wording the grammar lacks), the decoder answers the best partial path ("place the green
-    block in the"), which is no known command: taking it was most of the wrong actions at
-    10 dB SNR (measured in docs/speech.md).
+    When the best path does not reach the grammar's final state (noise over the end of the
+    command, or wording the grammar lacks), the decoder answers a partial path ("place the
+    green block in the"), which is no known command: taking it was most of the wrong actions
+    at 10 dB SNR (measured in docs/speech.md). A whole sentence further down the N-best list
+    ("put the green block in a bowl" under "put the green block in the blue") is taken instead;
+    it has no word times.
     """
     if " ".join(closed.text.replace(",", " ").split()) in grammar:
         return closed
+    for text in alternatives:
+        if " ".join(text.split()) in grammar:
+            return Transcript(" ".join(text.split()), 1.0, (), closed.backend)
     return Transcript("", 0.0, (), closed.backend)
+
+
+def _nbest(decoder: Any, n: int = NBEST) -> list[str]:
+    """The decoder's N-best hypotheses for the last utterance, best first."""
+    return [hyp.hypstr for hyp in itertools.islice(decoder.nbest(), n)]
 
 
 def _with_confidence(t: Transcript, confidence: float) -> Transcript:
