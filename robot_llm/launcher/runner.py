@@ -182,6 +182,8 @@ class Launcher:
 
     def _exited(self, child: Child, code: int) -> None:
         self._reap(child)  # its last lines first
+        if child.state == "starting" and child.spec.ready is not None and child.matched.is_set():
+            self._ready(child, time.monotonic())  # its ready line came just before the exit
         if self.signal_name is not None:
             child.state = "done"  # stopping anyway: no restart, no verdict
             return
