@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from robot_llm.planning.colors import palette_color
 from robot_llm.planning.lexicon import (
     LARGE_MOVE_WORDS,
     NUMBER_WORDS,
@@ -115,8 +116,6 @@ def list_commas(tokens: list[str]) -> list[str]:
     Spoken commands come without punctuation: "stack the red green and blue blocks" is the
     list "red, green and blue", while "navy blue" and "lime green" stay one color.
     """
-    from robot_llm.planning.colors import palette_color
-
     out: list[str] = []
     for t in tokens:
         prev = out[-1] if out else ""

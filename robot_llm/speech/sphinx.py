@@ -203,8 +203,11 @@ class PocketsphinxRecognizer:
         most of those were the open pass's slips ("put all the the green block" for "robot
         lift the green block"), which the grammar pass heard right."""
         model = self.bias_model
-        text = " ".join(result.text.replace(",", " ").split())
-        return result.confidence >= LM_TRUST and model is not None and text in model.grammar
+        return (
+            result.confidence >= LM_TRUST
+            and model is not None
+            and _words(result.text) in model.grammar
+        )
 
     def _decode(self, decoder: Any, pcm: bytes) -> Transcript:
         decoder.start_utt()
@@ -247,12 +250,17 @@ def whole_sentence(
     ("put the green block in a bowl" under "put the green block in the blue") is taken instead;
     it has no word times.
     """
-    if " ".join(closed.text.replace(",", " ").split()) in grammar:
+    if _words(closed.text) in grammar:
         return closed
-    for text in alternatives:
-        if " ".join(text.split()) in grammar:
-            return Transcript(" ".join(text.split()), 1.0, (), closed.backend)
+    for text in map(_words, alternatives):
+        if text in grammar:
+            return Transcript(text, 1.0, (), closed.backend)
     return Transcript("", 0.0, (), closed.backend)
+
+
+def _words(text: str) -> str:
+    """A transcript's words alone, as the grammar's sentences are written (no pause commas)."""
+    return " ".join(text.replace(",", " ").split())
 
 
 def _nbest(decoder: Any, n: int = NBEST) -> list[str]:
