@@ -720,3 +720,40 @@ def test_a_hidden_block_keeps_its_last_confident_pose() -> None:
     tracker.expect_at_hand("green_block")
     moved = tracker.perceive()
     assert moved.get("green_block").position[:2] == (0.48, 0.01)
+
+
+def test_a_block_hidden_under_blocks_resting_on_it_stays_in_the_scene() -> None:
+    from robot_llm.execution.tracking import SceneTracker
+
+    def block(color: str, x: float, z: float) -> SceneObject:
+        return SceneObject(f"{color}_block", "block", color, "medium", (x, 0.0, z), 0.0)
+
+    base = [block("red", 0.452, 0.02), block("green", 0.5, 0.02), block("blue", 0.548, 0.02)]
+    over = [block("pink", 0.476, 0.06), block("cyan", 0.524, 0.06)]
+    frames = iter(
+        [
+            Scene((*base, *over[:1])),
+            # The middle of the base row, under the two blocks across it, is not seen at all.
+            Scene((base[0], base[2], *over)),
+            # Taken away with nothing over its place: gone.
+            Scene((base[0], block("cyan", 0.3, 0.02))),
+        ]
+    )
+
+    class Still:
+        info = None
+
+        def capture(self, camera: str = "main") -> Any:
+            return None
+
+        def state(self) -> RobotState:
+            return state(ee=(0.15, 0.0, 0.37))
+
+    tracker = SceneTracker(Still(), lambda _frame: next(frames))  # type: ignore[arg-type]
+    tracker.perceive()
+    covered = tracker.perceive()
+    assert covered.get("green_block").position == (0.5, 0.0, 0.02)
+    assert len(covered.objects) == 5
+    uncovered = tracker.perceive()
+    assert "green_block" not in uncovered.ids
+    assert "blue_block" not in uncovered.ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections.abc import Callable
@@ -472,3 +473,33 @@ def test_a_tower_move_planned_again_part_way_picks_up_a_fallen_block() -> None:
     alone = plan(command, midway)
     assert isinstance(alone, Plan)
     assert "orange_block" not in {s.object for s in alone.subgoals}
+
+
+def test_a_pyramid_base_row_runs_away_from_the_robot_square_and_free() -> None:
+    from robot_llm.planning.pyramid import BASE_GAP
+    from robot_llm.planning.world import World
+
+    scene = SCENES["pyramid"]
+    r = plan(
+        "build a pyramid: red, green and blue on the bottom, orange and purple in the "
+        "middle, yellow on top",
+        scene,
+    )
+    assert isinstance(r, Plan), r
+    slots = [(s.object, s.at) for s in r.subgoals if s.at is not None]
+    assert [o for o, _ in slots] == ["red_block", "green_block", "blue_block"]
+    xs = [at[0] for _, at in slots]
+    ys = [at[1] for _, at in slots]
+    # One line along x (the fingers open across it, so no block turns in the hand), first
+    # named farthest, spaced by a block's edge plus the gap.
+    assert ys[0] == ys[1] == ys[2]
+    assert xs[0] > xs[1] > xs[2]
+    edge = 0.04
+    for a, b in itertools.pairwise(xs):
+        assert a - b == pytest.approx(edge + BASE_GAP, abs=1e-3)
+    world = World.from_scene(scene)
+    for _, at in slots:
+        assert world.workspace.contains(*at)
+        for o in scene.objects:
+            if o.id not in {"red_block", "green_block", "blue_block"}:
+                assert ((o.position[0] - at[0]) ** 2 + (o.position[1] - at[1]) ** 2) ** 0.5 > edge

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Final, Protocol
 
 from robot_llm.execution.verify import is_held
+from robot_llm.policies.scene_geometry import block_edge, bottom, top
 from robot_llm.robots.base import Robot
 from robot_llm.types import CameraFrame, Scene, SceneObject
 
@@ -26,6 +27,9 @@ OCCLUDED_CONFIDENCE: Final = 0.4
 # Such a sighting within this distance of the last confident one, of an object no skill has
 # moved since, keeps the confident pose, meters.
 OCCLUDED_GATE: Final = 0.05
+# A block seen resting this close to the level of a lost block's top (meters), over its
+# footprint, covers it: the lost block stays where it was last seen.
+COVER_LEVEL_TOLERANCE: Final = 0.012
 
 PerceiveFn = Callable[[CameraFrame], Scene]
 
@@ -75,6 +79,7 @@ class SceneTracker:
         if self.known:
             perceived = self._keep_ids(perceived)
             perceived = self._keep_confident(perceived)
+            perceived = self._keep_covered(perceived)
         self.moved.clear()
         for o in perceived.objects:
             if clear_view or o.id in self.known:
@@ -119,6 +124,23 @@ class SceneTracker:
 
         return replace(perceived, objects=tuple(steady(o) for o in perceived.objects))
 
+    def _keep_covered(self, perceived: Scene) -> Scene:
+        """A block no longer seen that nothing moved stays at its last pose while a block seen
+        now rests on it (the middle block of a pyramid's base, hidden by the two over it)."""
+        seen = set(perceived.ids)
+        blocks = [o for o in perceived.objects if o.kind == "block"]
+        kept = [
+            o
+            for o in self.known.values()
+            if o.id not in seen
+            and o.id not in self.moved
+            and o.kind == "block"
+            and any(_rests_on(b, o) for b in blocks)
+        ]
+        if not kept:
+            return perceived
+        return replace(perceived, objects=(*perceived.objects, *kept))
+
     def _keep_ids(self, perceived: Scene) -> Scene:
         associate = self._association()
         reference = Scene(tuple(self.known.values()))
@@ -141,3 +163,11 @@ class SceneTracker:
 
             self._associate = associate
         return self._associate
+
+
+def _rests_on(upper: SceneObject, lower: SceneObject) -> bool:
+    """Whether `upper` sits at the level of `lower`'s top with their footprints overlapping."""
+    if abs(bottom(upper) - top(lower)) > COVER_LEVEL_TOLERANCE:
+        return False
+    dx, dy = upper.position[0] - lower.position[0], upper.position[1] - lower.position[1]
+    return (dx * dx + dy * dy) ** 0.5 < (block_edge(upper) + block_edge(lower)) / 2

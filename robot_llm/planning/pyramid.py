@@ -1,9 +1,10 @@
 """Pyramids: blocks in layers, each upper block resting across two blocks of the layer below.
 
 "build a pyramid: red, green and blue on the bottom, yellow and cyan in the middle, pink on top"
-plans the base row with `place ... at` on a free stretch of table (square to the table, a few
-millimeters apart), then each upper block with `place ... across` the two blocks under it. Three
-layers take six blocks (3-2-1), two layers take three (2-1).
+plans the base row with `place ... at` on a free stretch of table (a row running away from the
+robot, square to the table, a few millimeters apart), then each upper block with
+`place ... across` the two blocks under it. Three layers take six blocks (3-2-1), two layers
+take three (2-1).
 
 Layers are read from words around the block names: before them ("bottom row: red, green,
 blue") or after them ("red, green and blue as the base"); "above them" and "on top of them"
@@ -256,16 +257,24 @@ def build(it: Interpreter, tokens: Sequence[str]) -> None:
 
 
 def _base_slots(world: World, base: Sequence[str], edge: float) -> list[tuple[float, float]] | None:
-    """Slots for the base row along +y (left in the camera image, the first block leftmost),
-    on the free stretch of table nearest SITE_PREFERRED; None when there is none."""
+    """Slots for the base row, on the free stretch of table nearest SITE_PREFERRED; None when
+    there is none.
+
+    The row runs along +x, away from the robot, the first block farthest. Carried at the hand's
+    travel yaw, a block then goes down with the fingers opening across the row, into no gap: a
+    row along y would make the hand turn each block a quarter turn while holding it, and a held
+    block slips in the fingers as the hand turns (a few degrees per quarter turn, and a tilt
+    that shifts it as it is let go), enough to leave the middle layer too far apart for the
+    top block. The base's middle block, hidden from the camera under the two blocks over it, is
+    kept by the executor's tracker."""
     spacing = edge + BASE_GAP
     n = len(base)
     offsets = [((n - 1) / 2 - k) * spacing for k in range(n)]
     me = math.sqrt(2) * edge / 2
     ws = world.workspace
-    x0, x1 = max(SITE_X[0], ws.x[0] + me), min(SITE_X[1], ws.x[1] - me)
-    y0 = max(SITE_Y[0], ws.y[0] + me) + offsets[0]
-    y1 = min(SITE_Y[1], ws.y[1] - me) + offsets[-1]
+    x0 = max(SITE_X[0], ws.x[0] + me) + offsets[0]
+    x1 = min(SITE_X[1], ws.x[1] - me) + offsets[-1]
+    y0, y1 = max(SITE_Y[0], ws.y[0] + me), min(SITE_Y[1], ws.y[1] - me)
     if x0 > x1 or y0 > y1:
         return None
     gx, gy = np.meshgrid(
@@ -279,11 +288,11 @@ def _base_slots(world: World, base: Sequence[str], edge: float) -> list[tuple[fl
         if t.held or t.support is not None:
             continue
         reach = t.radius + me + CLEARANCE + SITE_MARGIN
-        for dy in offsets:
-            ok &= np.hypot(px - t.x, py + dy - t.y) >= reach
+        for dx in offsets:
+            ok &= np.hypot(px + dx - t.x, py - t.y) >= reach
     if not ok.any():
         return None
     dist = np.hypot(px - SITE_PREFERRED[0], py - SITE_PREFERRED[1])
     dist[~ok] = np.inf
     i = int(np.argmin(dist))
-    return [(round(float(px[i]), 3), round(float(py[i] + dy), 3)) for dy in offsets]
+    return [(round(float(px[i] + dx), 3), round(float(py[i]), 3)) for dx in offsets]
