@@ -666,6 +666,21 @@ def test_two_blocks_into_one_bowl_leave_room_for_each_other(
     assert in_bowl(t["red_block"], t["yellow_bowl"]) and in_bowl(t["blue_block"], t["yellow_bowl"])
 
 
+class _Still:
+    """A robot that stands still with its hand at `ee`; its frames come from the test."""
+
+    info = None
+
+    def __init__(self, ee: tuple[float, float, float]) -> None:
+        self.ee = ee
+
+    def capture(self, camera: str = "main") -> Any:
+        return None
+
+    def state(self) -> RobotState:
+        return state(ee=self.ee)
+
+
 def test_a_hidden_block_keeps_its_last_confident_pose() -> None:
     from robot_llm.execution.tracking import SceneTracker
 
@@ -703,16 +718,7 @@ def test_a_hidden_block_keeps_its_last_confident_pose() -> None:
         ]
     )
 
-    class Still:
-        info = None
-
-        def capture(self, camera: str = "main") -> Any:
-            return None
-
-        def state(self) -> RobotState:
-            return state(ee=(0.48, 0.01, 0.2))
-
-    tracker = SceneTracker(Still(), lambda _frame: next(frames))  # type: ignore[arg-type]
+    tracker = SceneTracker(_Still((0.48, 0.01, 0.2)), lambda _frame: next(frames))  # type: ignore[arg-type]
     first = tracker.perceive()
     assert first.get("green_block").position[:2] == (0.5, 0.0)
     hidden = tracker.perceive()
@@ -740,16 +746,7 @@ def test_a_block_hidden_under_blocks_resting_on_it_stays_in_the_scene() -> None:
         ]
     )
 
-    class Still:
-        info = None
-
-        def capture(self, camera: str = "main") -> Any:
-            return None
-
-        def state(self) -> RobotState:
-            return state(ee=(0.15, 0.0, 0.37))
-
-    tracker = SceneTracker(Still(), lambda _frame: next(frames))  # type: ignore[arg-type]
+    tracker = SceneTracker(_Still((0.15, 0.0, 0.37)), lambda _frame: next(frames))  # type: ignore[arg-type]
     tracker.perceive()
     covered = tracker.perceive()
     assert covered.get("green_block").position == (0.5, 0.0, 0.02)
