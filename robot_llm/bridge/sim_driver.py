@@ -2,36 +2,23 @@
 
 The world comes from a scene file or a seeded task (as `robot-llm run` builds it). Each control
 call advances physics by one control period; the bridge server paces its control loop to
-wall-clock time, so the simulated arm moves in real time like a physical one. Cameras (main,
-wrist) render in worker processes (sim_render.py), so rendering never stalls the server.
-Limits are the server's business: the SimRobot here gets generous ones, and the supervisor's
-apply first.
+wall-clock time, so the simulated arm moves in real time like a physical one. Physics runs in a
+worker process (sim_physics.py) and the cameras (main, wrist) in others (sim_render.py), so
+PyBullet never holds the server's GIL: commands, RPCs and the watchdog are answered while the
+arm steps. Limits are the server's business: the simulated arm gets generous ones, and the
+supervisor's apply first.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-import pybullet as p
 
-from robot_llm.bridge.description import CameraModel, JointSpec, RobotDescription
-from robot_llm.bridge.sim_render import RenderPool, Snapshot
-from robot_llm.envs.camera import CameraSpec
+from robot_llm.bridge.description import RobotDescription
+from robot_llm.bridge.driver import DriverError
+from robot_llm.bridge.sim_physics import PhysicsProcess, Snapshot, Status, world_init
+from robot_llm.bridge.sim_render import RenderPool
 from robot_llm.envs.scene import SceneSpec, load_scene
-from robot_llm.envs.world import TabletopWorld
-from robot_llm.robots.base import RobotLimits
-from robot_llm.robots.sim import SimRobot
 from robot_llm.types import CameraFrame, RobotState
-
-# The supervisor enforces the real limits before the sim sees a command.
-_PERMISSIVE = RobotLimits(
-    workspace_min=(-2.0, -2.0, -1.0),
-    workspace_max=(2.0, 2.0, 2.0),
-    max_ee_speed=100.0,
-    max_yaw_rate=100.0,
-    max_joint_speed=100.0,
-)
 
 
 class SimDriverError(ValueError):
@@ -66,8 +53,17 @@ def _renderer(name: str) -> str:
     return name
 
 
+def _control_hz(value: int | str) -> int:
+    from robot_llm.envs.world import PHYSICS_HZ
+
+    hz = int(value)
+    if hz <= 0 or PHYSICS_HZ % hz:
+        raise SimDriverError(f"control_hz must divide {PHYSICS_HZ}, got {hz}")
+    return hz
+
+
 class SimDriver:
-    """A Driver over a SimRobot; thread-safe (one lock around the simulator)."""
+    """A Driver over a simulated arm in a physics worker; thread-safe."""
 
     def __init__(
         self,
@@ -81,108 +77,63 @@ class SimDriver:
         renderer: str = "auto",
     ) -> None:
         spec = _scene(scene, task, int(seed))
-        self.world = TabletopWorld(robot)
-        self.world.build(spec)
-        self.robot = SimRobot(self.world, control_hz=int(control_hz), limits=_PERMISSIVE)
-        self._lock = threading.Lock()
-        ws = spec.workspace
-        self._renders = RenderPool(
-            {
-                "type": "init",
-                "robot": robot,
-                "scene": spec.to_dict(),
-                "workspace": {"x": list(ws.x), "y": list(ws.y)},
-                "renderer": _renderer(renderer),
-            },
-            int(render_workers),
-        )
-        self._description = self._describe()
+        hz, render = _control_hz(control_hz), _renderer(renderer)
+        if int(render_workers) < 1:
+            raise SimDriverError("render_workers must be >= 1")
+        self._physics = PhysicsProcess(world_init(spec, robot, control_hz=hz))
+        self._renders = RenderPool(world_init(spec, robot, renderer=render), int(render_workers))
 
-    def _describe(self) -> RobotDescription:
-        info = self.robot.info
-        arm = self.world.require_arm()
-        joints = tuple(
-            JointSpec(name, lo, hi, float(v))
-            for name, lo, hi, v in zip(
-                info.joint_names,
-                info.joint_lower,
-                info.joint_upper,
-                arm.limits.velocity,
-                strict=True,
-            )
-        )
-        main, wrist = self.world.main_camera, self.world.wrist_camera
-
-        def k(spec: CameraSpec) -> tuple[tuple[float, ...], ...]:
-            return tuple(tuple(float(v) for v in row) for row in spec.intrinsics.matrix)
-
-        ext = tuple(tuple(float(v) for v in row) for row in self.world.main_extrinsics)
-        return RobotDescription(
-            name=info.name,
-            joints=joints,
-            control_hz=info.control_hz,
-            home=tuple(info.home),
-            max_gripper_width=info.max_gripper_width,
-            cameras=(
-                CameraModel("main", main.width, main.height, k(main), ext),
-                CameraModel("wrist", wrist.width, wrist.height, k(wrist), None),
-            ),
-        )
+    def _step(self, kind: str, **fields: object) -> Status:
+        try:
+            return self._physics.request(kind, **fields)
+        except (OSError, EOFError, TimeoutError, ValueError) as err:
+            raise DriverError(f"the physics worker failed: {err}") from err
 
     # -- Driver ---------------------------------------------------------------------------------
     def describe(self) -> RobotDescription:
-        return self._description
+        return self._physics.description
 
     def read_state(self) -> RobotState:
-        with self._lock:
-            return self.robot.state()
+        return self._physics.status.state
 
     def ee_target(self) -> tuple[np.ndarray, float]:
-        with self._lock:
-            return self.robot.ee_target()
+        status = self._physics.status
+        return status.target.copy(), status.yaw
 
     def write_ee(self, position: np.ndarray, yaw: float, gripper: float) -> None:
-        with self._lock:
-            self.robot.command_ee(position, yaw, gripper)
+        self._step(
+            "ee",
+            position=np.asarray(position, dtype=float).tolist(),
+            yaw=float(yaw),
+            gripper=float(gripper),
+        )
 
     def write_joints(self, positions: np.ndarray, gripper: float) -> None:
-        with self._lock:
-            self.robot.command_joints(positions, gripper)
+        self._step(
+            "joints", positions=np.asarray(positions, dtype=float).tolist(), gripper=float(gripper)
+        )
 
     def hold(self) -> None:
-        with self._lock:
-            self.robot.hold()
+        self._step("hold")
 
     def stop(self) -> None:
-        with self._lock:
-            self.robot.stop()  # motors hold the measured pose; the target follows it
-            self.robot.resume()  # the server keeps its own latch
+        self._step("stop")
 
     def capture(self, camera: str) -> CameraFrame:
-        self._description.camera(camera)  # ValueError for an unknown camera
+        self.describe().camera(camera)  # ValueError for an unknown camera
         return self._renders.render(camera, self._snapshot)
 
     def close(self) -> None:
         self._renders.close()
-        with self._lock:
-            self.world.close()
+        self._physics.close()
 
     # -- sim only -------------------------------------------------------------------------------
     def objects(self) -> dict[str, dict[str, list[float]]]:
         """Simulator poses of the scene's objects by id (the bridge's sim-only `objects` RPC)."""
-        with self._lock:
-            states = self.world.object_states()
         return {
-            oid: {"position": s.position.tolist(), "orientation": s.orientation.tolist()}
-            for oid, s in states.items()
+            oid: {"position": pose[:3], "orientation": pose[3:]}
+            for oid, pose in self._snapshot().objects.items()
         }
 
     def _snapshot(self) -> Snapshot:
-        with self._lock:
-            arm = self.world.require_arm()
-            states = p.getJointStates(arm.body, arm.movable, physicsClientId=self.world.client)
-            objects = {
-                oid: [*s.position.tolist(), *s.orientation.tolist()]
-                for oid, s in self.world.object_states().items()
-            }
-            return Snapshot([float(s[0]) for s in states], objects, self.robot.sim_time)
+        return self._physics.status.snapshot

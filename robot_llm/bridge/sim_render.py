@@ -1,101 +1,48 @@
-"""Camera rendering for the sim driver, in worker processes.
+"""Camera rendering for the sim driver, in worker processes (worker_pipe.py).
 
 PyBullet's renderer holds Python's GIL for the whole image (over 100 ms at 640 x 480 on a slow
 core); in the server's process that would stall its sockets, watchdog and control loop. So each
 worker builds the same scene in its own PyBullet client and, per request, copies the arm's joint
-positions and the objects' poses from the server's world, then renders one camera. Requests and
-replies are length-prefixed msgpack maps on the worker's stdin and stdout (nothing pickled).
-Run as `python -m robot_llm.bridge.sim_render`; it exits when its stdin closes.
+positions and the objects' poses of the driver's latest physics snapshot, then renders one
+camera. Run as `python -m robot_llm.bridge.sim_render`; it exits when its stdin closes.
 """
 
 from __future__ import annotations
 
-import os
 import queue
-import select
-import struct
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
+import pybullet as p
 
 from robot_llm.bridge.driver import DriverError
-from robot_llm.bridge.protocol import Fields, Message, encode_array, pack, unpack
+from robot_llm.bridge.protocol import Fields, encode_array
+from robot_llm.bridge.sim_physics import Snapshot, scene_of
+from robot_llm.bridge.worker_pipe import (
+    WorkerProcess,
+    error_reply,
+    read_message,
+    worker_main,
+    write_message,
+)
+from robot_llm.envs.world import TabletopWorld
 from robot_llm.types import CameraFrame
 
-_HEADER = struct.Struct("<I")
-_MAX_MESSAGE = 256 * 1024 * 1024
-START_TIMEOUT_S = 60.0
 RENDER_TIMEOUT_S = 20.0
 
 
-# -- framing --------------------------------------------------------------------------------------
-def write_message(fd: int, message: Mapping[str, object]) -> None:
-    data = pack(message)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks: list[bytes] = []
-    while n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError("the render worker did not answer in time")
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise EOFError("the render worker closed its pipe")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_message(fd: int, timeout: float | None = None) -> Message:
-    deadline = None if timeout is None else time.monotonic() + timeout
-    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
-    return unpack(_read_exact(fd, size, deadline), limit=_MAX_MESSAGE)
-
-
 # -- the server side ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Snapshot:
-    """Positions of the arm body's movable joints (gripper fingers included) and object poses
-    (x, y, z, qx, qy, qz, qw), with the driver's time."""
-
-    joints: list[float]
-    objects: dict[str, list[float]]
-    timestamp: float
-
-
 class _Worker:
     def __init__(self, init: Mapping[str, object]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "robot_llm.bridge.sim_render"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.out, self.inp = self.proc.stdin.fileno(), self.proc.stdout.fileno()
-        write_message(self.out, init)
-        reply = read_message(self.inp, START_TIMEOUT_S)
-        if reply.get("type") != "ready":
-            self.close()
-            raise DriverError(f"render worker failed to start: {reply.get('message', reply)}")
+        self.process = WorkerProcess("robot_llm.bridge.sim_render", init, "render worker")
 
     def render(self, camera: str, snap: Snapshot) -> CameraFrame:
-        write_message(
-            self.out,
+        reply = self.process.request(
             {"type": "render", "camera": camera, "joints": snap.joints, "objects": snap.objects},
+            RENDER_TIMEOUT_S,
         )
-        reply = read_message(self.inp, RENDER_TIMEOUT_S)
-        if reply.get("type") != "image":
-            raise DriverError(f"render worker: {reply.get('message', reply)}")
         f = Fields(reply, "image")
         return CameraFrame(
             f.array("rgb"),
@@ -107,14 +54,7 @@ class _Worker:
         )
 
     def close(self) -> None:
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.process.close()
 
 
 class RenderPool:
@@ -169,21 +109,12 @@ class RenderPool:
 
 # -- the worker -----------------------------------------------------------------------------------
 def _serve(inp: int, out: int) -> None:
-    import pybullet as p
-
-    from robot_llm.envs.scene import Workspace, parse_scene
-    from robot_llm.envs.world import TabletopWorld
-
     init = read_message(inp)
     try:
-        ws = Fields(Fields(init, "init").mapping("workspace"), "workspace")
-        (x0, x1), (y0, y1) = ws.floats("x", 2), ws.floats("y", 2)
-        workspace = Workspace((x0, x1), (y0, y1))
-        spec = parse_scene(init["scene"], "render worker", workspace)
         world = TabletopWorld(str(init["robot"]), renderer=str(init.get("renderer", "tiny")))
-        world.build(spec, settle_steps=0)
+        world.build(scene_of(init, "render worker"), settle_steps=0)
     except Exception as err:  # report any build failure to the server, then stop
-        write_message(out, {"type": "error", "message": f"{type(err).__name__}: {err}"})
+        write_message(out, error_reply(err))
         return
     write_message(out, {"type": "ready"})
     arm = world.require_arm()
@@ -212,19 +143,8 @@ def _serve(inp: int, out: int) -> None:
                 },
             )
         except Exception as err:  # one bad request must not end the worker
-            write_message(out, {"type": "error", "message": f"{type(err).__name__}: {err}"})
-
-
-def main() -> int:
-    # PyBullet prints to file descriptor 1 when it loads, and the EGL renderer at every image:
-    # keep the real stdout for replies only, and drop the banners.
-    out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    _serve(sys.stdin.fileno(), out)
-    return 0
+            write_message(out, error_reply(err))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(worker_main(_serve))

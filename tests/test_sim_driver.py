@@ -1,0 +1,47 @@
+"""The sim driver's worker processes: physics and rendering live outside the server's process,
+survive a terminal's Ctrl-C, and a dead worker latches a fault instead of taking the server down."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from bridge_support import serving, wait_for
+
+from robot_llm.bridge.client import RemoteRobot
+from robot_llm.bridge.sim_driver import SimDriver
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def physics_pid(driver: object) -> int:
+    assert isinstance(driver, SimDriver)
+    return driver._physics._process.proc.pid
+
+
+def test_the_arm_moves_after_ctrl_c_reaches_the_physics_worker() -> None:
+    with serving("sim") as server, RemoteRobot(server.address) as robot:
+        pid = physics_pid(server.driver)
+        assert pid != os.getpid()
+        os.kill(pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
+        p, yaw = robot.ee_target()
+        goal = p + np.array([0.05, 0.0, 0.0])
+        for _ in range(12):
+            applied = robot.command_ee(goal, yaw, 1.0)
+        assert applied.mode == "ok"
+        wait_for(lambda: robot.state().ee_position[0] > p[0] + 0.02, 3.0, "the arm to move")
+
+
+def test_a_dead_physics_worker_latches_a_fault_and_the_server_keeps_answering() -> None:
+    with serving("sim") as server, RemoteRobot(server.address) as robot:
+        p, yaw = robot.ee_target()
+        os.kill(physics_pid(server.driver), signal.SIGKILL)
+        wait_for(lambda: robot.state().mode == "fault", 3.0, "the fault to latch")
+        state = robot.state()
+        assert "physics worker" in state.last_error
+        applied = robot.command_ee(p + np.array([0.05, 0.0, 0.0]), yaw, 1.0)
+        assert applied.mode == "fault"  # acknowledged, and refused
+        with RemoteRobot(server.address, control=False) as viewer:  # new clients still served
+            assert viewer.state().mode == "fault"
