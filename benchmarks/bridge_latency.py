@@ -3,11 +3,12 @@
 A bridge server runs in its own process (`python -m robot_llm.bridge.cli serve`, the sim driver
 on a scene file by default). This process streams end-effector commands at `--rate` Hz for
 `--seconds` and times each acknowledgement; in the same run a bare pyzmq REQ/REP echo of the
-same payload, also in its own process, gives the floor. Then it counts state messages and
-640 x 480 frames of the main camera (while commands keep streaming).
+same payload, also in its own process, gives the floor. The two take turns in `--block` second
+blocks, so that both see the same load on a shared machine. Then it counts state messages and
+640 x 480 frames of the main camera (while commands keep streaming, again beside the echo).
 Targets: p50 within 2x the floor, p99 <= 1 ms, no lost commands, camera >= 15 frames/s.
 Run: `.venv/bin/python benchmarks/bridge_latency.py [--seconds 60] [--driver sim|mock]
-[--camera-encoding raw|jpeg|png] [--json]`.
+[--camera-encoding raw|jpeg|png] [--block 0.1] [--json]`.
 """
 
 from __future__ import annotations
@@ -116,56 +117,81 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the bridge server did not start")
 
 
-def paced(rate: float, seconds: float, once: Callable[[], float | None]) -> tuple[list[float], int]:
-    """Call `once()` (returns a round trip in s, or None when lost) at `rate` Hz."""
-    rtts: list[float] = []
-    lost = 0
-    period = 1.0 / rate
-    start = time.perf_counter()
-    n = int(rate * seconds)
-    for i in range(n):
-        delay = start + i * period - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        rtt = once()
+Once = Callable[[], float | None]  # one round trip in s, or None when lost
+
+
+class Series:
+    """Round trips of one kind of request."""
+
+    def __init__(self) -> None:
+        self.rtts: list[float] = []
+        self.lost = 0
+
+    def add(self, rtt: float | None) -> None:
         if rtt is None:
-            lost += 1
+            self.lost += 1
         else:
-            rtts.append(rtt)
-    return rtts, lost
+            self.rtts.append(rtt)
 
 
-def echo_floor(payload: bytes, rate: float, seconds: float) -> tuple[list[float], int]:
-    proc = subprocess.Popen([sys.executable, "-c", ECHO], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    sock = ctx.socket(zmq.REQ)
-    sock.linger = 0
-    sock.connect(f"tcp://127.0.0.1:{port}")
-
-    def once() -> float | None:
-        t0 = time.perf_counter()
-        sock.send(payload)
-        if not sock.poll(500):
-            raise SystemExit("the echo server stopped answering")
-        sock.recv()
-        return time.perf_counter() - t0
-
-    try:
-        paced(rate, 1.0, once)  # warm up
-        return paced(rate, seconds, once)
-    finally:
-        sock.close()
-        ctx.term()
-        proc.kill()
+def paced(rate: float, seconds: float, calls: list[tuple[Once, Series]], block: float) -> None:
+    """Call each `once` at `rate` Hz, taking turns in blocks of `block` seconds (so that every
+    series sees the same machine load), for `seconds` in all per series."""
+    period = 1.0 / rate
+    per_block = max(1, int(rate * block))
+    done = 0
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    i = 0
+    while done < total:
+        n = min(per_block, total - done)
+        for once, series in calls:
+            for _ in range(n):
+                delay = start + i * period - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                series.add(once())
+                i += 1
+        done += n
 
 
-def bridge_commands(link: Link, rate: float, seconds: float) -> tuple[list[float], int]:
+class Echo:
+    """A bare pyzmq REQ/REP echo server in its own process, and a client of it."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", ECHO], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        port = int(self.proc.stdout.readline())
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.sock = self.ctx.socket(zmq.REQ)
+        self.sock.linger = 0
+        self.sock.connect(f"tcp://127.0.0.1:{port}")
+
+    def once(self, payload: bytes) -> Once:
+        def call() -> float | None:
+            t0 = time.perf_counter()
+            self.sock.send(payload)
+            if not self.sock.poll(500):
+                raise SystemExit("the echo server stopped answering")
+            self.sock.recv()
+            return time.perf_counter() - t0
+
+        return call
+
+    def close(self) -> None:
+        self.sock.close()
+        self.ctx.term()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def bridge_once(link: Link) -> Once:
     report = link.state()
     target = EETarget(np.asarray(report.target_position), report.target_yaw, 1.0)
 
-    def once() -> float | None:
+    def call() -> float | None:
         t0 = time.perf_counter()
         try:
             link.command(target)
@@ -173,7 +199,7 @@ def bridge_commands(link: Link, rate: float, seconds: float) -> tuple[list[float
             return None
         return time.perf_counter() - t0
 
-    return paced(rate, seconds, once)
+    return call
 
 
 def count_stream(endpoint: str, topic: bytes, seconds: float, frames: bool) -> float:
@@ -201,7 +227,8 @@ def count_stream(endpoint: str, topic: bytes, seconds: float, frames: bool) -> f
         ctx.term()
 
 
-def stats(rtts: list[float], lost: int) -> dict[str, float]:
+def stats(series: Series) -> dict[str, float]:
+    rtts, lost = series.rtts, series.lost
     ms = np.asarray(rtts) * 1000
     return {
         "n": len(rtts) + lost,
@@ -223,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--camera-encoding", choices=("raw", "jpeg", "png"), default="raw")
     ap.add_argument("--camera-seconds", type=float, default=10.0, help="camera phase (10)")
     ap.add_argument("--watchdog-trials", type=int, default=5, help="client kills timed (5)")
+    ap.add_argument(
+        "--block", type=float, default=0.1, help="seconds per turn of floor and bridge (0.1)"
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     proc, address = start_server(args)
@@ -231,19 +261,27 @@ def main(argv: list[str] | None = None) -> int:
         link.connect(10.0)
         kind, fields = command_fields(EETarget(np.zeros(3), 0.0, 1.0))
         payload = pack(Stamper()(kind, session=1, **fields))
-        floor = stats(*echo_floor(payload, args.rate, args.seconds))
-        bridge_commands(link, args.rate, 1.0)  # warm up
-        bridge = stats(*bridge_commands(link, args.rate, args.seconds))
-        state_rate = count_stream(link.endpoints.state, b"", 5.0, frames=False)
-        fps: list[float] = []
-        t = threading.Thread(
-            target=lambda: fps.append(
-                count_stream(link.endpoints.camera, b"main/", args.camera_seconds, frames=True)
+        echo = Echo()
+        try:
+            calls = [(echo.once(payload), Series()), (bridge_once(link), Series())]
+            paced(args.rate, 1.0, calls, args.block)  # warm up
+            calls = [(once, Series()) for once, _ in calls]
+            paced(args.rate, args.seconds, calls, args.block)
+            floor, bridge = (stats(series) for _, series in calls)
+            state_rate = count_stream(link.endpoints.state, b"", 5.0, frames=False)
+            fps: list[float] = []
+            t = threading.Thread(
+                target=lambda: fps.append(
+                    count_stream(link.endpoints.camera, b"main/", args.camera_seconds, True)
+                )
             )
-        )
-        t.start()
-        loaded = stats(*bridge_commands(link, args.rate, args.camera_seconds + 2))
-        t.join()
+            t.start()
+            calls = [(once, Series()) for once, _ in calls]
+            paced(args.rate, (args.camera_seconds + 2) / 2, calls, args.block)
+            t.join()
+            floor_loaded, loaded = (stats(series) for _, series in calls)
+        finally:
+            echo.close()
         link.close()  # gives up control, so that a streaming client can take it
         watchdog = watchdog_reaction(address, args.watchdog_trials)
     finally:
@@ -257,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor_req_rep": floor,
         "bridge_command_ack": bridge,
         "bridge_command_ack_while_streaming_camera": loaded,
+        "floor_req_rep_while_streaming_camera": floor_loaded,
         "state_msgs_per_s": round(state_rate, 1),
         "camera_main_640x480_fps": round(fps[0] if fps else 0.0, 2),
         "camera_encoding": args.camera_encoding,
@@ -279,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in (
         ("pyzmq REQ/REP echo (floor)", floor),
         ("bridge command -> ack", bridge),
+        ("echo (floor), camera on", floor_loaded),
         ("bridge command -> ack, camera on", loaded),
     ):
         print(
