@@ -189,7 +189,7 @@ class Echo:
 
 def bridge_once(link: Link) -> Once:
     report = link.state()
-    target = EETarget(np.asarray(report.target_position), report.target_yaw, 1.0)
+    target = EETarget(report.target_position, report.target_yaw, 1.0)
 
     def call() -> float | None:
         t0 = time.perf_counter()
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     link = Link(address, client="bridge-latency", ack_timeout=0.1)
     try:
         link.connect(10.0)
-        kind, fields = command_fields(EETarget(np.zeros(3), 0.0, 1.0))
+        kind, fields = command_fields(EETarget((0.0, 0.0, 0.0), 0.0, 1.0))
         payload = pack(Stamper()(kind, session=1, **fields))
         echo = Echo()
         try:

@@ -108,7 +108,7 @@ def test_every_message_type_round_trips_with_seq_and_time() -> None:
         stamp("state", **report.fields()),
     ]
     for cmd in (
-        EETarget(np.array([0.4, 0.1, 0.2]), 0.3, 0.5),
+        EETarget((0.4, 0.1, 0.2), 0.3, 0.5),
         JointTarget(np.array([0.1, 0.2, 0.3]), 1.0),
         Keep(),
     ):
@@ -129,7 +129,7 @@ def test_every_message_type_round_trips_with_seq_and_time() -> None:
     assert back_report.hold_reason == "watchdog" and back_report.tick == 17
     session, _, ee_cmd = parse_command(messages[-3], 3)
     assert session == 5 and isinstance(ee_cmd, EETarget)
-    assert ee_cmd.position.tolist() == [0.4, 0.1, 0.2]
+    assert ee_cmd.position == (0.4, 0.1, 0.2)
     assert isinstance(parse_command(messages[-2], 3)[2], JointTarget)
     assert isinstance(parse_command(messages[-1], 3)[2], Keep)
     assert parse_command(stamp("heartbeat", session=5), 3)[2] is None
@@ -259,35 +259,35 @@ def supervisor(**limits: float) -> Supervisor:
 
 
 def ref(x: float = 0.4, y: float = 0.0, z: float = 0.3, yaw: float = 0.0) -> Reference:
-    return Reference(np.array([x, y, z]), yaw, 1.0, np.array([0.0, 0.5, -0.5]))
+    return Reference((x, y, z), yaw, 1.0, np.array([0.0, 0.5, -0.5]))
 
 
 def test_supervisor_passes_a_step_within_all_limits() -> None:
     s = supervisor()
     step = 0.25 / 20 * 0.99
-    cmd, clipped = s.check_ee(EETarget(np.array([0.4 + step, 0.0, 0.3]), 0.05, 0.5), ref())
+    cmd, clipped = s.check_ee(EETarget((0.4 + step, 0.0, 0.3), 0.05, 0.5), ref())
     assert clipped == () and cmd.position[0] == pytest.approx(0.4 + step) and cmd.yaw == 0.05
 
 
 def test_supervisor_clips_workspace_speed_step_yaw_and_gripper() -> None:
     s = supervisor()
-    cmd, clipped = s.check_ee(EETarget(np.array([0.4, 0.0, -0.2]), 0.0, 1.0), ref(z=0.0))
+    cmd, clipped = s.check_ee(EETarget((0.4, 0.0, -0.2), 0.0, 1.0), ref(z=0.0))
     assert clipped == ("workspace",) and cmd.position[2] == 0.0
-    cmd, clipped = s.check_ee(EETarget(np.array([0.43, 0.0, 0.3]), 0.0, 1.0), ref())
+    cmd, clipped = s.check_ee(EETarget((0.43, 0.0, 0.3), 0.0, 1.0), ref())
     assert clipped == ("speed",)
-    assert np.linalg.norm(cmd.position - ref().position) == pytest.approx(0.25 / 20)
-    cmd, clipped = s.check_ee(EETarget(np.array([0.7, 0.0, 0.3]), 0.0, 1.0), ref())
+    assert np.linalg.norm(np.subtract(cmd.position, ref().position)) == pytest.approx(0.25 / 20)
+    cmd, clipped = s.check_ee(EETarget((0.7, 0.0, 0.3), 0.0, 1.0), ref())
     assert clipped == ("speed", "step")
     small_step = supervisor(max_ee_step=0.005)
-    cmd, clipped = small_step.check_ee(EETarget(np.array([0.408, 0.0, 0.3]), 0.0, 1.0), ref())
+    cmd, clipped = small_step.check_ee(EETarget((0.408, 0.0, 0.3), 0.0, 1.0), ref())
     assert clipped == ("step",) and cmd.position[0] == pytest.approx(0.405)
-    cmd, clipped = s.check_ee(EETarget(np.array([0.4, 0.0, 0.3]), 1.0, 1.0), ref(yaw=0.0))
+    cmd, clipped = s.check_ee(EETarget((0.4, 0.0, 0.3), 1.0, 1.0), ref(yaw=0.0))
     assert clipped == ("yaw_rate",) and cmd.yaw == pytest.approx(3.0 / 20)
     cmd, clipped = s.check_ee(
-        EETarget(np.array([0.4, 0.0, 0.3]), math.pi - 0.01, 1.0), ref(yaw=-math.pi + 0.01)
+        EETarget((0.4, 0.0, 0.3), math.pi - 0.01, 1.0), ref(yaw=-math.pi + 0.01)
     )  # across +-pi: a short turn
     assert clipped == () and abs(cmd.yaw) == pytest.approx(math.pi - 0.01)
-    cmd, clipped = s.check_ee(EETarget(np.array([0.4, 0.0, 0.3]), 0.0, 3.0), ref())
+    cmd, clipped = s.check_ee(EETarget((0.4, 0.0, 0.3), 0.0, 3.0), ref())
     assert clipped == ("gripper",) and cmd.gripper == 1.0
 
 

@@ -114,7 +114,8 @@ class RemoteRobot:
             np.isfinite(pos).all() and math.isfinite(yaw) and math.isfinite(gripper)
         ):
             raise ValueError(f"end-effector command must be finite: {pos.tolist()}, {yaw}")
-        return self._send(EETarget(pos, float(yaw), float(gripper)))
+        target = (float(pos[0]), float(pos[1]), float(pos[2]))
+        return self._send(EETarget(target, float(yaw), float(gripper)))
 
     def command_joints(self, positions: np.ndarray, gripper: float) -> Applied:
         q = np.asarray(positions, dtype=float)

@@ -117,19 +117,19 @@ class ArmControl:
             ref = self.ref
             joints: tuple[float, ...] = ()
             if mode != "ok":
-                applied = Applied(_xyz(ref.position), ref.yaw, ref.gripper, (), mode)
+                applied = Applied(ref.position, ref.yaw, ref.gripper, (), mode)
             elif isinstance(command, EETarget):
                 cmd, clipped = self.supervisor.check_ee(command, ref)
                 self.latest = cmd
-                applied = Applied(_xyz(cmd.position), cmd.yaw, cmd.gripper, clipped)
+                applied = Applied(cmd.position, cmd.yaw, cmd.gripper, clipped)
             elif isinstance(command, JointTarget):
                 jcmd, clipped = self.supervisor.check_joints(command, ref)
                 self.latest = jcmd
                 joints = tuple(float(v) for v in jcmd.positions)
-                applied = Applied(_xyz(ref.position), ref.yaw, jcmd.gripper, clipped)
+                applied = Applied(ref.position, ref.yaw, jcmd.gripper, clipped)
             else:
                 self.latest = None
-                applied = Applied(_xyz(ref.position), ref.yaw, ref.gripper)
+                applied = Applied(ref.position, ref.yaw, ref.gripper)
             return Ack(applied, self.epoch, max(0.0, self.next_tick - now), joints)
 
     def estop(self, who: str) -> None:
@@ -201,7 +201,8 @@ class ArmControl:
             before = self.state
             try:
                 if isinstance(command, EETarget):
-                    self.driver.write_ee(command.position, command.yaw, command.gripper)
+                    position = np.asarray(command.position, dtype=float)
+                    self.driver.write_ee(position, command.yaw, command.gripper)
                 elif isinstance(command, JointTarget):
                     self.driver.write_joints(command.positions, command.gripper)
                 else:
@@ -223,7 +224,7 @@ class ArmControl:
                     )
                 elif isinstance(command, JointTarget) and ee_target is not None:
                     self.ref = Reference(
-                        np.asarray(ee_target[0], dtype=float),
+                        _xyz(ee_target[0]),
                         float(ee_target[1]),
                         command.gripper,
                         command.positions,
@@ -252,7 +253,7 @@ class ArmControl:
             )
             r = self.ref
             return StateReport(
-                state, _xyz(r.position), r.yaw, r.gripper, self.epoch, reason, server, self.tick
+                state, r.position, r.yaw, r.gripper, self.epoch, reason, server, self.tick
             )
 
     def mode(self) -> tuple[str, str]:
@@ -280,9 +281,7 @@ class ArmControl:
         pos, yaw = self.driver.ee_target()
         width = self.robot.max_gripper_width
         gripper = min(max(state.gripper_width / width, 0.0), 1.0) if width > 0 else 0.0
-        return Reference(
-            np.asarray(pos, dtype=float), float(yaw), gripper, np.asarray(state.joint_positions)
-        )
+        return Reference(_xyz(pos), float(yaw), gripper, np.asarray(state.joint_positions))
 
     def _halt(self) -> None:
         """Stop the arm where it is and make that the target (caller holds the driver lock)."""

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import cast
 
 import zmq
 
@@ -70,9 +69,9 @@ class Link:
         self._cmd = client_socket(self.ctx, zmq.DEALER, keys)
         self._cmd.immediate = True  # no queueing towards a server that is not there
         self._cmd.sndhwm = 16
+        self._ack_wait_ms = max(1, round(ack_timeout * 1000))
+        self._cmd.rcvtimeo = self._ack_wait_ms  # a receive that waits is one call, not two
         self._cmd.connect(self.endpoints.command)
-        self._cmd_poller = zmq.Poller()  # kept: Socket.poll would build one per call
-        self._cmd_poller.register(self._cmd, zmq.POLLIN)
         self.states = StateStream(self.ctx, self.endpoints.state, keys)
         self.welcome: Welcome | None = None
         self.link = "down"
@@ -212,24 +211,33 @@ class Link:
         kind, fields = command_fields(command)
         msg = self._cmd_stamp(kind, session=welcome.session, **fields)
         with self._cmd_lock:
-            while cast(int, self._cmd.get(zmq.EVENTS)) & zmq.POLLIN:
-                self._cmd.recv()  # an ack that came after its command timed out
             try:
                 self._cmd.send(pack(msg), zmq.NOBLOCK)
             except zmq.Again:  # not connected (yet, just after a reconnect?): wait a little
                 self._send_when_connected(pack(msg))
             self._last_sent = time.monotonic()
             deadline = self._last_sent + self.ack_timeout
-            while (left := deadline - time.monotonic()) > 0:
-                if not self._cmd_poller.poll(int(left * 1000) + 1):
-                    break
-                reply = unpack(self._cmd.recv())
-                if reply.get("re") != msg["seq"]:
-                    continue
-                if reply.get("type") == "error":
-                    f = Fields(reply, "error")
-                    raise RemoteError(f.text("code", "error"), f.text("message", ""))
-                return parse_ack(reply)
+            shortened = False
+            try:
+                while True:
+                    try:
+                        reply = unpack(self._cmd.recv())
+                    except zmq.Again:
+                        break
+                    if reply.get("re") == msg["seq"]:
+                        if reply.get("type") == "error":
+                            f = Fields(reply, "error")
+                            raise RemoteError(f.text("code", "error"), f.text("message", ""))
+                        return parse_ack(reply)
+                    # An ack that came after its command timed out: wait on for ours.
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cmd.rcvtimeo = max(1, round(left * 1000))
+                    shortened = True
+            finally:
+                if shortened:
+                    self._cmd.rcvtimeo = self._ack_wait_ms
         raise LinkDown(f"no acknowledgement in {self.ack_timeout:.2f} s")
 
     def _send_when_connected(self, data: bytes) -> None:

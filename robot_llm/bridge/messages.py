@@ -21,14 +21,16 @@ from robot_llm.robots.base import Applied
 from robot_llm.types import CameraFrame, RobotState
 
 MODES = ("ok", "holding", "estopped", "fault")
+Vec3: TypeAlias = tuple[float, float, float]
 
 
 # -- commands -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EETarget:
-    """End-effector target: position (m, table frame), yaw (rad) and gripper opening (0..1)."""
+    """End-effector target: position (m, table frame), yaw (rad) and gripper opening (0..1).
+    Plain floats, not arrays: every command passes the supervisor on its way to the ack."""
 
-    position: np.ndarray
+    position: Vec3
     yaw: float
     gripper: float
 
@@ -54,7 +56,7 @@ def command_fields(command: Command) -> tuple[str, dict[str, object]]:
     """The message type and fields of a command (session and stamp added by the sender)."""
     if isinstance(command, EETarget):
         return "command_ee", {
-            "position": np.asarray(command.position, dtype=float).tolist(),
+            "position": [float(v) for v in command.position],
             "yaw": float(command.yaw),
             "gripper": float(command.gripper),
         }
@@ -86,7 +88,8 @@ def parse_command(msg: Mapping[str, object], n_joints: int) -> tuple[int, int, C
             p = _finite_list(msg.get("position"), 3)
             yaw, gripper = msg.get("yaw"), msg.get("gripper")
             if p is not None and _finite(yaw) and _finite(gripper):
-                return session, seq, EETarget(np.array(p, dtype=float), yaw, gripper)
+                position = (float(p[0]), float(p[1]), float(p[2]))
+                return session, seq, EETarget(position, yaw, gripper)
         elif kind == "heartbeat":
             return session, seq, None
         elif kind == "command_keep":
@@ -106,7 +109,8 @@ def _parse_command_checked(
     session, seq = f.integer("session"), f.integer("seq")
     f.number("t")
     if kind == "command_ee":
-        return session, seq, EETarget(f.vector("position", 3), f.number("yaw"), f.number("gripper"))
+        x, y, z = f.floats("position", 3)
+        return session, seq, EETarget((x, y, z), f.number("yaw"), f.number("gripper"))
     if kind == "command_joints":
         return session, seq, JointTarget(f.vector("positions", n_joints), f.number("gripper"))
     if kind == "command_keep":

@@ -22,7 +22,7 @@ import numpy as np
 
 from robot_llm.bridge.description import RobotDescription
 from robot_llm.bridge.limits import SafetyLimits
-from robot_llm.bridge.messages import EETarget, JointTarget
+from robot_llm.bridge.messages import EETarget, JointTarget, Vec3
 
 _EPS = 1e-9
 
@@ -31,7 +31,7 @@ _EPS = 1e-9
 class Reference:
     """The target the arm tracked at the last control tick."""
 
-    position: np.ndarray  # (3,) m
+    position: Vec3  # m
     yaw: float  # rad
     gripper: float  # 0..1
     joints: np.ndarray  # (n,) joint target, or the measured joints after an end-effector tick
@@ -56,11 +56,11 @@ class Supervisor:
         # Plain floats: this runs for every command, on the path of the acknowledgement.
         lim = self.limits
         clipped: list[str] = []
-        asked: list[float] = np.asarray(cmd.position, dtype=float).tolist()
+        asked = cmd.position
         boxed = [min(max(v, lo), hi) for v, lo, hi in zip(asked, self._lo, self._hi, strict=True)]
-        if boxed != asked:
+        if boxed != list(asked):
             clipped.append("workspace")
-        r: list[float] = np.asarray(ref.position, dtype=float).tolist()
+        r = ref.position
         step = [b - a for b, a in zip(boxed, r, strict=True)]
         n = math.hypot(*step)
         by_speed, by_step = lim.max_ee_speed * self.period, lim.max_ee_step
@@ -71,7 +71,7 @@ class Supervisor:
         allowed = min(by_speed, by_step)
         if n > allowed + _EPS:
             boxed = [a + s * (allowed / n) for a, s in zip(r, step, strict=True)]
-        position = np.array(boxed)
+        position = (boxed[0], boxed[1], boxed[2])
         dyaw = math.remainder(cmd.yaw - ref.yaw, 2 * math.pi)
         max_dyaw = lim.max_yaw_rate * self.period
         if abs(dyaw) > max_dyaw + _EPS:
