@@ -56,7 +56,7 @@ def command_fields(command: Command) -> tuple[str, dict[str, object]]:
     """The message type and fields of a command (session and stamp added by the sender)."""
     if isinstance(command, EETarget):
         return "command_ee", {
-            "position": [float(v) for v in command.position],
+            "position": list(command.position),
             "yaw": float(command.yaw),
             "gripper": float(command.gripper),
         }
@@ -130,17 +130,17 @@ class Ack:
 
 
 def ack_fields(ack: Ack, re: int) -> dict[str, object]:
-    a = ack.applied
+    a = ack.applied  # tuples go out as msgpack arrays
     return {
         "re": re,
-        "position": [float(v) for v in a.position],
-        "yaw": float(a.yaw),
-        "gripper": float(a.gripper),
-        "clipped": list(a.clipped),
+        "position": a.position,
+        "yaw": a.yaw,
+        "gripper": a.gripper,
+        "clipped": a.clipped,
         "mode": a.mode,
         "epoch": ack.epoch,
         "until_tick": ack.until_tick,
-        "joints": list(ack.joints),
+        "joints": ack.joints,
     }
 
 

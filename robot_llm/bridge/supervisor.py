@@ -49,29 +49,29 @@ class Supervisor:
         self.joint_step = np.array(speeds, dtype=float) * self.period
         self.box_min = np.asarray(limits.workspace_min, dtype=float)
         self.box_max = np.asarray(limits.workspace_max, dtype=float)
-        self._lo, self._hi = list(limits.workspace_min), list(limits.workspace_max)
+        self._lo, self._hi = limits.workspace_min, limits.workspace_max
 
     def check_ee(self, cmd: EETarget, ref: Reference) -> tuple[EETarget, tuple[str, ...]]:
         """The end-effector target the arm may track next period, and the limits that cut it."""
         # Plain floats: this runs for every command, on the path of the acknowledgement.
         lim = self.limits
         clipped: list[str] = []
-        asked = cmd.position
-        boxed = [min(max(v, lo), hi) for v, lo, hi in zip(asked, self._lo, self._hi, strict=True)]
-        if boxed != list(asked):
+        (x, y, z), (lx, ly, lz), (hx, hy, hz) = cmd.position, self._lo, self._hi
+        px, py, pz = min(max(x, lx), hx), min(max(y, ly), hy), min(max(z, lz), hz)
+        if (px, py, pz) != (x, y, z):
             clipped.append("workspace")
-        r = ref.position
-        step = [b - a for b, a in zip(boxed, r, strict=True)]
-        n = math.hypot(*step)
+        rx, ry, rz = ref.position
+        n = math.hypot(px - rx, py - ry, pz - rz)
         by_speed, by_step = lim.max_ee_speed * self.period, lim.max_ee_step
         if n > by_speed + _EPS:
             clipped.append("speed")
         if n > by_step + _EPS:
             clipped.append("step")
         allowed = min(by_speed, by_step)
-        if n > allowed + _EPS:
-            boxed = [a + s * (allowed / n) for a, s in zip(r, step, strict=True)]
-        position = (boxed[0], boxed[1], boxed[2])
+        if n > allowed + _EPS:  # along the asked direction, cut to the allowed length
+            k = allowed / n
+            px, py, pz = rx + (px - rx) * k, ry + (py - ry) * k, rz + (pz - rz) * k
+        position = (px, py, pz)
         dyaw = math.remainder(cmd.yaw - ref.yaw, 2 * math.pi)
         max_dyaw = lim.max_yaw_rate * self.period
         if abs(dyaw) > max_dyaw + _EPS:
