@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeAlias, TypeGuard, cast
+from typing import TypeAlias, TypeGuard
 
 import numpy as np
 
@@ -69,13 +69,17 @@ def command_fields(command: Command) -> tuple[str, dict[str, object]]:
 
 
 def _finite(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if type(value) is float:  # msgpack decodes to exact types: no subclasses, bool is not int
+        return math.isfinite(value)
+    return type(value) is int
 
 
-def _finite_list(value: object, size: int) -> list[float] | None:
-    if not isinstance(value, list) or len(value) != size or not all(map(_finite, value)):
-        return None
-    return cast(list[float], value)
+def _vec3(value: object) -> Vec3 | None:
+    if type(value) is list and len(value) == 3:
+        x, y, z = value
+        if _finite(x) and _finite(y) and _finite(z):
+            return (float(x), float(y), float(z))
+    return None
 
 
 def parse_command(msg: Mapping[str, object], n_joints: int) -> tuple[int, int, Command | None]:
@@ -85,11 +89,10 @@ def parse_command(msg: Mapping[str, object], n_joints: int) -> tuple[int, int, C
     kind, session, seq = msg.get("type"), msg.get("session"), msg.get("seq")
     if type(session) is int and type(seq) is int and _finite(msg.get("t")):
         if kind == "command_ee":
-            p = _finite_list(msg.get("position"), 3)
+            p = _vec3(msg.get("position"))
             yaw, gripper = msg.get("yaw"), msg.get("gripper")
             if p is not None and _finite(yaw) and _finite(gripper):
-                position = (float(p[0]), float(p[1]), float(p[2]))
-                return session, seq, EETarget(position, yaw, gripper)
+                return session, seq, EETarget(p, yaw, gripper)
         elif kind == "heartbeat":
             return session, seq, None
         elif kind == "command_keep":
@@ -146,7 +149,7 @@ def ack_fields(ack: Ack, re: int) -> dict[str, object]:
 
 def parse_ack(msg: Mapping[str, object]) -> Ack:
     """The Ack of an "applied" message (ProtocolError naming the field if it is not one)."""
-    p = _finite_list(msg.get("position"), 3)
+    p = _vec3(msg.get("position"))
     yaw, gripper, mode, epoch = (
         msg.get("yaw"),
         msg.get("gripper"),
@@ -170,14 +173,8 @@ def parse_ack(msg: Mapping[str, object]) -> Ack:
         and type(joints) is list
         and all(map(_finite, joints))
     ):
-        applied = Applied(
-            (float(p[0]), float(p[1]), float(p[2])),
-            float(yaw),
-            float(gripper),
-            tuple(clipped),
-            mode,
-        )
-        return Ack(applied, epoch, float(until), tuple(float(j) for j in joints))
+        applied = Applied(p, float(yaw), float(gripper), tuple(clipped), mode)
+        return Ack(applied, epoch, float(until), tuple(map(float, joints)))
     return _parse_ack_checked(msg)
 
 
