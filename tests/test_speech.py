@@ -227,6 +227,24 @@ def test_spoken_commands_give_the_typed_plan(
 
 
 @needs_espeak
+def test_a_transcript_does_not_depend_on_what_was_heard_before(
+    recognizer: PocketsphinxRecognizer, scenes: dict, said: Callable
+) -> None:
+    """The front end's noise tracking starts afresh for each utterance: the same recording
+    gives the same words, times and confidence after a loud, noisy one as before it."""
+    recognizer.set_scene(scenes["main"])
+    audio = said("robot lift the green block", "en+f3", 175)
+    first = recognizer.transcribe(audio)
+    recognizer.transcribe(add_noise(said("push the blue block forward"), 10.0, "pink"))
+    again = recognizer.transcribe(audio)
+    assert (again.text, again.confidence, again.words) == (
+        first.text,
+        first.confidence,
+        first.words,
+    )
+
+
+@needs_espeak
 def test_purple_is_heard_once_the_scene_has_a_purple_bowl(
     recognizer: PocketsphinxRecognizer, said: Callable
 ) -> None:

@@ -210,7 +210,7 @@ class PocketsphinxRecognizer:
         )
 
     def _decode(self, decoder: Any, pcm: bytes) -> Transcript:
-        decoder.start_utt()
+        fresh_utterance(decoder)
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
         return self._result(decoder)
@@ -235,6 +235,17 @@ class PocketsphinxRecognizer:
     def stream(self) -> SphinxStream:
         """A live decode of both passes: feed chunks, read `partial()`, then `finish()`."""
         return SphinxStream(self)
+
+
+def fresh_utterance(decoder: Any) -> None:
+    """Start an utterance from the front end's initial state.
+
+    The acoustic model's front end tracks the noise level (`remove_noise`) across utterances,
+    so without a reset a transcript depends on what was decoded before it: the same recording
+    gave "robot lift the green block" as the first utterance and "put all the the green
+    block" after it. Each utterance is decoded on its own."""
+    decoder.reinit_feat()
+    decoder.start_utt()
 
 
 def whole_sentence(
@@ -302,7 +313,7 @@ class SphinxStream:
         self.samples = 0
         self._rng = np.random.default_rng(0)
         for d in self._decoders():
-            d.start_utt()
+            fresh_utterance(d)
 
     def _decoders(self) -> list[Any]:
         return [self.decoder] if self.closed is None else [self.decoder, self.closed]
