@@ -49,7 +49,9 @@ PANDA: Final = RobotDescription(
     urdf="pybullet_data:franka_panda/panda.urdf",
     arm_joints=tuple(f"panda_joint{i}" for i in range(1, 8)),
     ee_link="panda_grasptarget",
-    home=(0.0, -1.5, 0.0, -2.9, 0.0, 1.4, math.pi / 4),  # tucked: the main camera sees the table
+    # Tucked, so the main camera sees the table, with the tool pointing down (joint 6 = joint 2 -
+    # joint 4) and the end effector at x = 0.168, inside the workspace box (x >= 0.15).
+    home=(0.0, -1.4, 0.0, -2.9, 0.0, 1.5, math.pi / 4),
     ee_down=_down(),
     wrist_camera_link="panda_hand",
     gripper=GripperDescription(

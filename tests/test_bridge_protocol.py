@@ -254,8 +254,16 @@ def test_camera_frames_round_trip_raw_png_and_jpeg() -> None:
 
 
 # -- the supervisor -------------------------------------------------------------------------------
+# A linear stand-in for forward kinematics: joint i moves the end effector along axis i.
+Q0, EE0 = np.array([0.0, 0.5, -0.5]), np.array([0.4, 0.0, 0.3])
+
+
+def linear_fk(q: np.ndarray) -> np.ndarray:
+    return EE0 + np.diag([0.3, 0.4, 0.3]) @ (np.asarray(q) - Q0)
+
+
 def supervisor(**limits: float) -> Supervisor:
-    return Supervisor(SafetyLimits().with_overrides(**limits), ROBOT)
+    return Supervisor(SafetyLimits().with_overrides(**limits), ROBOT, linear_fk)
 
 
 def ref(x: float = 0.4, y: float = 0.0, z: float = 0.3, yaw: float = 0.0) -> Reference:
@@ -303,12 +311,43 @@ def test_supervisor_clips_joint_limits_speed_and_step() -> None:
     assert "joint_step" in clipped and cmd.positions[0] == pytest.approx(0.05)
 
 
-def test_leaving_the_grown_workspace_is_noticed_once() -> None:
+def joint_ref(q: np.ndarray) -> Reference:
+    x, y, z = linear_fk(q)
+    return Reference((x, y, z), 0.0, 1.0, np.asarray(q, dtype=float))
+
+
+def test_a_joint_target_is_checked_through_the_kinematics_of_the_target() -> None:
+    s = supervisor(max_joint_speed=100.0, max_joint_step=10.0)
+    # joint 2 moves y by 0.4 per rad: y = 0.45 + 0.05 margin is reached at joint 2 = 1.25
+    edge = joint_ref(np.array([0.0, 1.74, -0.5]))  # y = 0.496, inside the grown box
+    cmd, clipped = s.check_joints(JointTarget(np.array([0.0, 1.8, -0.5]), 0.5), edge)
+    assert clipped == ("workspace",) and np.array_equal(cmd.positions, edge.joints)
+    cmd, clipped = s.check_joints(JointTarget(np.array([0.0, 1.7, -0.5]), 0.5), edge)
+    assert clipped == () and cmd.positions[1] == pytest.approx(1.7)
+
+
+def test_an_arm_outside_the_box_may_only_be_brought_back() -> None:
+    s = supervisor(max_joint_speed=100.0, max_joint_step=10.0)
+    out = joint_ref(np.array([0.0, 1.9, -0.5]))  # y = 0.56, outside (a reset, a glitch)
+    cmd, clipped = s.check_joints(JointTarget(np.array([0.0, 1.95, -0.5]), 0.5), out)
+    assert clipped == ("workspace",) and np.array_equal(cmd.positions, out.joints)
+    sideways = JointTarget(np.array([0.05, 1.9, -0.5]), 0.5)  # x moves, the distance does not
+    assert s.check_joints(sideways, out)[1] == ("workspace",)
+    cmd, clipped = s.check_joints(JointTarget(np.array([0.0, 1.85, -0.5]), 0.5), out)
+    assert clipped == () and cmd.positions[1] == pytest.approx(1.85)  # closer: applied
+    cmd, clipped = s.check_ee(EETarget((0.4, 0.9, 0.3), 0.0, 1.0), ref(y=0.8))
+    assert "workspace" in clipped and cmd.position[1] < 0.8  # into the box, step by step
+
+
+def test_moving_further_out_of_the_grown_box_is_noticed() -> None:
     s = supervisor()
     inside, outside = np.array([0.79, 0.0, 0.3]), np.array([0.9, 0.0, 0.3])
-    assert s.left_workspace(inside, outside)
-    assert not s.left_workspace(outside, outside)  # already out (e.g. parked): no new fault
-    assert not s.left_workspace(inside, np.array([0.84, 0.0, 0.3]))  # within the margin
+    assert s.moved_out(inside, outside)
+    assert s.moved_out(outside, np.array([0.95, 0.0, 0.3]))  # already out and going further
+    assert not s.moved_out(outside, outside)  # out and staying: commands can only bring it in
+    assert not s.moved_out(outside, np.array([0.9, 0.0, 0.301]))  # tracking noise
+    assert not s.moved_out(np.array([0.95, 0.0, 0.3]), outside)  # coming back
+    assert not s.moved_out(inside, np.array([0.84, 0.0, 0.3]))  # within the margin
 
 
 # -- addresses ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from robot_llm.bridge.endpoints import DEFAULT_ADDRESS
 EXIT_OK = 0
 EXIT_FAILED = 1
 SWITCH_INTERVAL_S = 0.0005  # let socket threads in quickly while physics runs (see serve)
+DEFAULT_REALTIME_PRIORITY = 50
 
 
 class BridgeInputError(ValueError):
@@ -77,6 +78,21 @@ def add_bridge_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="end-effector speed limit (default 0.25)",
     )
     p.add_argument("--curve-keys", metavar="DIR", help="require CURVE: key folder (bridge keygen)")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback bind without CURVE (anyone who reaches it can drive the arm)",
+    )
+    p.add_argument(
+        "--realtime",
+        type=int,
+        nargs="?",
+        const=DEFAULT_REALTIME_PRIORITY,
+        default=None,
+        metavar="PRIORITY",
+        help="run the control thread under SCHED_FIFO at this priority "
+        f"(1..99, default {DEFAULT_REALTIME_PRIORITY})",
+    )
     p.set_defaults(handler=cmd_serve)
     p = sub.add_parser("keygen", help="write CURVE keys: a server pair and an allowed client")
     p.add_argument("dir", metavar="DIR")
@@ -144,6 +160,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             jpeg_quality=args.jpeg_quality,
             limits=limits,
             curve_keys=args.curve_keys,
+            insecure=args.insecure,
+            realtime_priority=args.realtime,
         )
     except ValueError as err:
         raise BridgeInputError(str(err).splitlines()[0]) from None
@@ -163,16 +181,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
             driver.close()
             raise
         print(f"bridge ready on {server.address}", file=sys.stderr, flush=True)
+        if args.insecure and args.curve_keys is None:
+            print(
+                f"WARNING: --insecure: {server.address} takes commands from anyone who reaches "
+                "it; no CURVE",
+                file=sys.stderr,
+                flush=True,
+            )
+        held = False
         try:
             while not stop.wait(0.5):
                 pass
         finally:
-            server.control.request_hold("shutdown")
+            held = server.control.request_hold("shutdown")
             server.stop()
-        print("bridge stopped; the arm was put in hold", file=sys.stderr, flush=True)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if not held:
+        why = server.control.last_error or "the driver did not answer"
+        print(f"bridge stopped; the arm could not be put in hold: {why}", file=sys.stderr)
+        return EXIT_FAILED
+    print("bridge stopped; the arm was put in hold", file=sys.stderr, flush=True)
     return EXIT_OK
 
 

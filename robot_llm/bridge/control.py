@@ -11,7 +11,12 @@ wins within a period), or holds. Modes, by priority:
   its next command or heartbeat clears it);
 - "ok": a live controller's commands are applied.
 
-Leaving "ok" halts the arm at once (Driver.stop), so it holds where it is.
+Leaving "ok" halts the arm (Driver.stop), so it holds where it is: at once for an RPC, at the
+next tick for the watchdog. Reports show a mode other than "ok" only once that halt has landed.
+
+The control lease is bound to the peer that said hello (its CURVE key, or its address) and, from
+its first command or heartbeat, to that command connection: a session number alone is no
+credential.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 from robot_llm.bridge.driver import Driver
 from robot_llm.bridge.limits import SafetyLimits
 from robot_llm.bridge.messages import Ack, Command, EETarget, JointTarget, StateReport
+from robot_llm.bridge.protocol import LEASE_ELSEWHERE
 from robot_llm.bridge.supervisor import Reference, Supervisor
 from robot_llm.robots.base import Applied
 from robot_llm.types import RobotState
@@ -42,11 +48,22 @@ class ControlRefused(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Peer:
+    """Who sent a request: the connection (ROUTER routing id) and the peer's credential (its
+    CURVE public key, or its address without CURVE)."""
+
+    connection: bytes
+    credential: str
+
+
 @dataclass
 class Lease:
     session: int
     client: str
     last_seen: float
+    credential: str
+    connection: bytes | None = None  # bound by the first command or heartbeat after hello
 
 
 class ArmControl:
@@ -56,7 +73,7 @@ class ArmControl:
         self.driver = driver
         self.robot = driver.describe()
         self.limits = limits
-        self.supervisor = Supervisor(limits, self.robot)
+        self.supervisor = Supervisor(limits, self.robot, driver.forward_kinematics)
         self.period = 1.0 / self.robot.control_hz
         self._lock = threading.Lock()  # guards the fields below; held briefly
         self._driver_lock = threading.RLock()  # one driver call at a time, decisions included
@@ -75,33 +92,42 @@ class ArmControl:
         self.ref = self._reference(state)
 
     # -- requests (I/O thread) ------------------------------------------------------------------
-    def hello(self, client: str, control: bool, reclaim: int) -> int:
-        """A session id; with `control`, the lease too, unless a live client holds it."""
+    def hello(self, client: str, control: bool, reclaim: int, peer: Peer) -> int:
+        """A session id; with `control`, the lease too, unless a live client holds it. Taking a
+        lease back (`reclaim`) needs the peer that got it, and rebinds its command connection."""
         now = time.monotonic()
         with self._lock:
             lease = self.lease
             if not control:
                 return secrets.randbits(62) + 1
-            if lease is not None and reclaim != lease.session and self._live(lease, now):
+            if lease is not None and reclaim == lease.session:
+                if peer.credential != lease.credential:
+                    raise ControlRefused(
+                        "control", f"session {reclaim} was given to another peer; say hello anew"
+                    )
+                lease.last_seen, lease.client, lease.connection = now, client, None
+                return lease.session
+            if lease is not None and self._live(lease, now):
                 raise ControlRefused(
                     "control",
                     f"control is held by {lease.client!r}; it is released when that client "
                     "says bye or stays silent for the watchdog timeout",
                 )
-            if lease is not None and reclaim == lease.session:
-                lease.last_seen, lease.client = now, client
-                return lease.session
-            self.lease = Lease(secrets.randbits(62) + 1, client, now)
+            self.lease = Lease(secrets.randbits(62) + 1, client, now, peer.credential)
             log.info("client %r takes control", client)
             return self.lease.session
 
-    def bye(self, session: int) -> None:
+    def bye(self, session: int, peer: Peer) -> None:
         with self._lock:
-            if self.lease is not None and self.lease.session == session:
-                log.info("client %r releases control", self.lease.client)
-                self.lease = None
+            lease = self.lease
+            if lease is None or lease.session != session:
+                return
+            if peer.credential != lease.credential:
+                raise ControlRefused("control", "bye for a session held by another peer")
+            log.info("client %r releases control", lease.client)
+            self.lease = None
 
-    def submit(self, session: int, command: Command | None) -> Ack | None:
+    def submit(self, session: int, command: Command | None, peer: Peer) -> Ack | None:
         """Check a command (None: a heartbeat) from `session` and make it the latest."""
         now = time.monotonic()
         with self._lock:
@@ -109,6 +135,16 @@ class ArmControl:
             if lease is None or lease.session != session:
                 raise ControlRefused(
                     "control", "this session does not hold control: send hello with control"
+                )
+            if peer.credential != lease.credential:
+                raise ControlRefused("control", "this session is held by another peer")
+            if lease.connection is None:
+                lease.connection = peer.connection
+            elif lease.connection != peer.connection:
+                raise ControlRefused(
+                    "control",
+                    f"this session is {LEASE_ELSEWHERE}; say hello with the session to "
+                    "move it to this one",
                 )
             lease.last_seen = now
             if command is None:
@@ -140,12 +176,13 @@ class ArmControl:
             log.warning("E-STOP by %s: the arm holds until a reset", who)
             self._halt()
 
-    def request_hold(self, who: str) -> None:
+    def request_hold(self, who: str) -> bool:
+        """Latch a hold and halt the arm; whether the driver halted it."""
         with self._driver_lock:
             with self._lock:
                 self.hold_requested = True
             log.info("hold requested by %s", who)
-            self._halt()
+            return self._halt()
 
     def resume(self) -> None:
         with self._lock:
@@ -155,7 +192,19 @@ class ArmControl:
             self.hold_requested = False
 
     def reset(self, who: str) -> None:
+        """Clear the latches, after restarting what of the driver has died (`recover`, where a
+        driver has it); when that fails the fault stays, saying why."""
         with self._driver_lock:
+            recover = getattr(self.driver, "recover", None)
+            if callable(recover):
+                try:
+                    recover()
+                except Exception as err:
+                    message = f"reset could not recover the driver: {err}"
+                    log.error("%s; the arm stays in fault", message)
+                    with self._lock:
+                        self.fault, self.last_error = message, message
+                    return
             with self._lock:
                 self.estopped, self.fault, self.hold_requested = False, "", False
                 self.last_error = ""
@@ -175,29 +224,47 @@ class ArmControl:
                 deadline = now
             with self._lock:
                 self.next_tick = deadline
-            stop.wait(max(0.0, deadline - now))
+            self._wait_for_tick(deadline, stop)
         with self._driver_lock:
             self._halt()
+
+    def _wait_for_tick(self, deadline: float, stop: threading.Event) -> None:
+        """Sleep until `deadline`, halting the arm on the way the moment the watchdog expires
+        (not at the next tick), so the hold lands within the watchdog timeout."""
+        while True:
+            with self._lock:
+                lease = self.lease
+                expiry = lease.last_seen + self.limits.watchdog_s if lease else deadline
+                wake = deadline if self.halted else min(deadline, expiry)
+            if stop.wait(max(0.0, wake - time.monotonic())) or wake >= deadline:
+                return
+            with self._driver_lock:
+                self._enforce_mode(time.monotonic())
+
+    def _enforce_mode(self, now: float) -> tuple[str, Command | None]:
+        """Halt the arm if the mode has left "ok" since the last halt; the mode and the command
+        to apply now (caller holds the driver lock)."""
+        with self._lock:
+            mode, reason = self._mode(now)
+            must_halt = mode != "ok" and not self.halted
+            command = self.latest if mode == "ok" else None
+            if mode == "ok":
+                self.halted = False
+            lease = self.lease
+        if must_halt:
+            if reason == "watchdog" and lease is not None:
+                log.warning(
+                    "watchdog: nothing from %r for %.0f ms; the arm holds",
+                    lease.client,
+                    (now - lease.last_seen) * 1e3,
+                )
+            self._halt()
+        return mode, command
 
     def step(self) -> None:
         """One control tick."""
         with self._driver_lock:
-            now = time.monotonic()
-            with self._lock:
-                mode, reason = self._mode(now)
-                must_halt = mode != "ok" and not self.halted
-                command = self.latest if mode == "ok" else None
-                if mode == "ok":
-                    self.halted = False
-                lease = self.lease
-            if must_halt:
-                if reason == "watchdog" and lease is not None:
-                    log.warning(
-                        "watchdog: nothing from %r for %.0f ms; the arm holds",
-                        lease.client,
-                        (now - lease.last_seen) * 1e3,
-                    )
-                self._halt()
+            mode, command = self._enforce_mode(time.monotonic())
             before = self.state
             try:
                 if isinstance(command, EETarget):
@@ -229,17 +296,16 @@ class ArmControl:
                         command.gripper,
                         command.positions,
                     )
-            left = self.supervisor.left_workspace(
+            if mode in ("ok", "holding") and self.supervisor.moved_out(
                 np.asarray(before.ee_position), np.asarray(state.ee_position)
-            )
-            if left and command is not None:
+            ):
                 where = ", ".join(f"{v:.3f}" for v in state.ee_position)
-                self._fail(f"the end effector left the workspace box at [{where}]")
+                self._fail(f"the end effector moved out of the workspace box to [{where}]")
 
     # -- reports --------------------------------------------------------------------------------
     def report(self, server: str) -> StateReport:
         with self._lock:
-            mode, reason = self._mode(time.monotonic())
+            mode, reason = self._shown_mode(time.monotonic())
             s = self.state
             state = RobotState(
                 s.joint_positions,
@@ -257,8 +323,9 @@ class ArmControl:
             )
 
     def mode(self) -> tuple[str, str]:
+        """The mode as reports show it (see `_shown_mode`)."""
         with self._lock:
-            return self._mode(time.monotonic())
+            return self._shown_mode(time.monotonic())
 
     # -- internals ------------------------------------------------------------------------------
     def _live(self, lease: Lease, now: float) -> bool:
@@ -277,14 +344,23 @@ class ArmControl:
             return "holding", "watchdog"
         return "ok", ""
 
+    def _shown_mode(self, now: float) -> tuple[str, str]:
+        """The mode that is true of the arm: a latch whose halt has not landed yet (the watchdog
+        waits for the next tick) still shows "ok", with the epoch before the halt."""
+        mode, reason = self._mode(now)
+        if mode != "ok" and not self.halted:
+            return "ok", ""
+        return mode, reason
+
     def _reference(self, state: RobotState) -> Reference:
         pos, yaw = self.driver.ee_target()
         width = self.robot.max_gripper_width
         gripper = min(max(state.gripper_width / width, 0.0), 1.0) if width > 0 else 0.0
         return Reference(_xyz(pos), float(yaw), gripper, np.asarray(state.joint_positions))
 
-    def _halt(self) -> None:
-        """Stop the arm where it is and make that the target (caller holds the driver lock)."""
+    def _halt(self) -> bool:
+        """Stop the arm where it is and make that the target (caller holds the driver lock);
+        whether the driver did."""
         try:
             self.driver.stop()
             state = self.driver.read_state()
@@ -296,20 +372,23 @@ class ArmControl:
                 self.last_error = self.fault
                 self.latest, self.halted = None, True
                 self.epoch += 1
-            return
+            return False
         with self._lock:
             ref.gripper = self.ref.gripper
             self.ref, self.state = ref, state
             self.latest, self.halted = None, True
             self.epoch += 1
+        return True
 
     def _fail(self, message: str) -> None:
         with self._lock:
             repeated = message == self.fault  # a driver that keeps failing: say it once
             self.fault = message
             self.last_error = message
-        if not repeated:
-            log.error("fault: %s; the arm holds until a reset", message)
+            halted = self.halted
+        if repeated and halted:
+            return
+        log.error("fault: %s; the arm holds until a reset", message)
         self._halt()
 
 

@@ -64,6 +64,11 @@ class Driver(Protocol):
         """The end-effector target the arm tracks now (position, yaw)."""
         ...
 
+    def forward_kinematics(self, positions: np.ndarray) -> np.ndarray:
+        """The end-effector position (as `read_state` reports it) for these joint positions,
+        without moving; pure, thread-safe and fast: the supervisor checks joint targets with it."""
+        ...
+
     def write_ee(self, position: np.ndarray, yaw: float, gripper: float) -> None:
         """Track this end-effector target (tool down, yaw about +z) and gripper opening (0..1)
         for the coming period."""

@@ -56,6 +56,17 @@ class Endpoints:
         return {c: getattr(self, c) for c in CHANNELS}
 
 
+def is_local(address: str) -> bool:
+    """Whether a bind address reaches only this machine: IPC, or TCP on a loopback host."""
+    if address.startswith("ipc://"):
+        return True
+    m = _TCP.match(address)
+    if m is None:
+        return False
+    host = m["host"].strip("[]")
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def connect_address(address: str) -> str:
     """A bound address as clients reach it: a wildcard host becomes loopback."""
     m = _TCP.match(address)

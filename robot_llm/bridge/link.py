@@ -22,6 +22,7 @@ from robot_llm.bridge.endpoints import Endpoints
 from robot_llm.bridge.errors import LinkDown, RemoteError
 from robot_llm.bridge.messages import Ack, Command, StateReport, command_fields, parse_ack
 from robot_llm.bridge.protocol import (
+    LEASE_ELSEWHERE,
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
     Fields,
@@ -202,7 +203,20 @@ class Link:
 
     # -- commands -------------------------------------------------------------------------------
     def command(self, command: Command) -> Ack:
-        """Send a command and wait for its acknowledgement."""
+        """Send a command and wait for its acknowledgement.
+
+        The server binds the lease to one command connection; when this socket reconnected
+        underneath (a new connection), a hello with the session moves the lease to it, once."""
+        try:
+            return self._command(command)
+        except RemoteError as err:
+            if err.code != "control" or LEASE_ELSEWHERE not in str(err):
+                raise
+            log.info("the command connection changed; taking the lease back")
+            self._hello(self.rpc_timeout)
+            return self._command(command)
+
+    def _command(self, command: Command) -> Ack:
         welcome = self.welcome
         if welcome is None or self.link != "up":
             raise LinkDown(

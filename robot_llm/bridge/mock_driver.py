@@ -30,6 +30,20 @@ _JACOBIAN = np.array(
 )
 
 
+def _joint_vector(text: str, option: str) -> np.ndarray:
+    try:
+        q = np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise ValueError(
+            f"mock driver option {option}: {text!r} is not comma-separated numbers"
+        ) from None
+    if q.shape != (len(HOME),) or not np.isfinite(q).all():
+        raise ValueError(
+            f"mock driver option {option}: expected {len(HOME)} finite joint positions"
+        )
+    return q
+
+
 def _camera(name: str, width: int, height: int, fov_y_deg: float) -> CameraModel:
     f = height / (2 * math.tan(math.radians(fov_y_deg) / 2))
     k = ((f, 0.0, (width - 1) / 2), (0.0, f, (height - 1) / 2), (0.0, 0.0, 1.0))
@@ -41,8 +55,11 @@ def _camera(name: str, width: int, height: int, fov_y_deg: float) -> CameraModel
 class MockDriver:
     """A Driver whose arm is a kinematic model and whose cameras are synthetic."""
 
-    def __init__(self, *, control_hz: float | str = 50.0) -> None:
+    def __init__(self, *, control_hz: float | str = 50.0, start: str | None = None) -> None:
+        """`start`: comma-separated joint positions to start at instead of home (a test can start
+        the arm outside the workspace box)."""
         hz = float(control_hz)
+        q0 = _joint_vector(start, "start") if start is not None else np.array(HOME, dtype=float)
         self._description = RobotDescription(
             name="mock",
             joints=tuple(JointSpec(f"joint{i + 1}", -2.9, 2.9, 2.0) for i in range(7)),
@@ -53,7 +70,7 @@ class MockDriver:
         )
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
-        self._q = np.array(HOME, dtype=float)
+        self._q = q0
         self._dq = np.zeros(7)
         self._yaw = 0.0
         self._gripper = 1.0
@@ -93,6 +110,9 @@ class MockDriver:
     def ee_target(self) -> tuple[np.ndarray, float]:
         with self._lock:
             return self._ee(self._q), self._yaw
+
+    def forward_kinematics(self, positions: np.ndarray) -> np.ndarray:
+        return self._ee(np.asarray(positions, dtype=float))
 
     def write_ee(self, position: np.ndarray, yaw: float, gripper: float) -> None:
         with self._lock:

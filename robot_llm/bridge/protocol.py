@@ -27,6 +27,8 @@ ARRAY_DTYPES: Final = frozenset(
 )
 
 Message = dict[str, object]
+# In the `control` error for a command whose lease is bound to another command connection.
+LEASE_ELSEWHERE: Final = "bound to another command connection"
 
 
 class ProtocolError(ValueError):
@@ -54,6 +56,23 @@ def _refuse_ext(code: int, data: bytes) -> object:
     raise ProtocolError("malformed", f"msgpack extension type {code} is not used by the protocol")
 
 
+def _holds_timestamp(obj: object) -> bool:
+    """Whether a decoded message holds a msgpack Timestamp anywhere (keys are str by then).
+
+    msgpack decodes its own extension type -1 without calling `ext_hook`, so the refusal of
+    extension types needs this second look."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, msgpack.Timestamp):
+            return True
+    return False
+
+
 def unpack(data: bytes, limit: int = MAX_REQUEST_BYTES) -> Message:
     """Decode one message; ProtocolError when it is too large, not msgpack or not a typed map."""
     if len(data) > limit:
@@ -73,6 +92,8 @@ def unpack(data: bytes, limit: int = MAX_REQUEST_BYTES) -> Message:
         raise ProtocolError("malformed", f"not a msgpack message: {type(err).__name__}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("malformed", f"a message must be a map, got {type(obj).__name__}")
+    if _holds_timestamp(obj):
+        raise ProtocolError("malformed", "msgpack extension type -1 is not used by the protocol")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("malformed", "a message needs a string field 'type'")
@@ -121,7 +142,8 @@ def parse_version(value: object, who: str) -> tuple[int, int]:
 class Fields:
     """Typed reads of one message's fields; every failure is a ProtocolError naming the field.
 
-    A `default` of None makes the field required.
+    A `default` of None makes the field required. A field that is present must have its type:
+    `null` is never read as "absent" (fields that may be null are read with `message.get`).
     """
 
     def __init__(self, message: Mapping[str, object], where: str | None = None) -> None:
@@ -136,7 +158,12 @@ class Fields:
             if present:
                 raise ProtocolError("bad_field", f"{self.where}: missing field {key!r}")
             return None
-        return self.message[key]
+        value = self.message[key]
+        if value is None:
+            raise ProtocolError(
+                "bad_field", f"{self.where}: field {key!r} is null; leave it out for its default"
+            )
+        return value
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self._get(key, default is None)

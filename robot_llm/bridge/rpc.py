@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from robot_llm.bridge.control import ControlRefused
+from robot_llm.bridge.control import ControlRefused, Peer
 from robot_llm.bridge.images import ENCODINGS
 from robot_llm.bridge.messages import ack_fields, parse_command
 from robot_llm.bridge.protocol import (
@@ -46,7 +46,7 @@ class RequestHandler:
         self._ack_stamp = Stamper()
         self._warn = LogLimiter()
 
-    def handle(self, channel: str, frames: list[bytes]) -> list[bytes] | None:
+    def handle(self, channel: str, frames: list[bytes], peer: Peer) -> list[bytes] | None:
         envelope, body = [frames[0]], frames[1:]
         if body and body[0] == b"":
             envelope.append(b"")
@@ -58,13 +58,13 @@ class RequestHandler:
                 raise ProtocolError("malformed", f"expected one message frame, got {len(body)}")
             msg = unpack(body[0])
             seq = msg.get("seq")
-            reply = self.rpc(msg, frames[0].hex()[:10]) if channel == "rpc" else self.command(msg)
+            reply = self.rpc(msg, peer) if channel == "rpc" else self.command(msg, peer)
             if reply is None:
                 return None
         except (ProtocolError, ControlRefused) as err:
             code = err.code
-            peer = frames[0].hex()[:10]
-            self._warn(logging.WARNING, "rejected %s message from %s: %s", channel, peer, err)
+            who = frames[0].hex()[:10]
+            self._warn(logging.WARNING, "rejected %s message from %s: %s", channel, who, err)
             reply = stamp(
                 "error", re=seq if isinstance(seq, int) else None, code=code, message=str(err)
             )
@@ -81,7 +81,7 @@ class RequestHandler:
         return [*envelope, pack(reply)]
 
     # -- RPC --------------------------------------------------------------------------------------
-    def rpc(self, msg: Message, peer: str) -> Message:
+    def rpc(self, msg: Message, peer: Peer) -> Message:
         f = Fields(msg)
         kind = f.text("type")
         if kind not in RPC_TYPES:
@@ -90,15 +90,15 @@ class RequestHandler:
             )
         seq = f.integer("seq")
         f.number("t")
-        who = f.text("client", f"peer {peer}")
+        who = f.text("client", f"peer {peer.connection.hex()[:10]}")
         if kind == "hello" or "version" in msg:
             parse_version(msg.get("version"), f"client {who!r}")
         c = self.control
         out: Message = {"type": "ok", "re": seq}
         if kind == "hello":
-            return self._welcome(f, who, seq)
+            return self._welcome(f, who, seq, peer)
         if kind == "bye":
-            c.bye(f.integer("session"))
+            c.bye(f.integer("session"), peer)
         elif kind == "estop":
             c.estop(who)
         elif kind == "hold":
@@ -121,9 +121,9 @@ class RequestHandler:
         out.update(mode=mode, hold_reason=reason)
         return out
 
-    def _welcome(self, f: Fields, who: str, seq: int) -> Message:
+    def _welcome(self, f: Fields, who: str, seq: int, peer: Peer) -> Message:
         control = f.flag("control", False)
-        session = self.control.hello(who, control, f.integer("session", 0))
+        session = self.control.hello(who, control, f.integer("session", 0), peer)
         log.info("hello from %r (control: %s)", who, control)
         return {
             "type": "welcome",
@@ -171,26 +171,41 @@ class RequestHandler:
         cam.hz, cam.encoding, cam.jpeg_quality = hz, encoding, quality
 
     # -- commands ---------------------------------------------------------------------------------
-    def command(self, msg: Message) -> Message | None:
+    def command(self, msg: Message, peer: Peer) -> Message | None:
         session, seq, cmd = parse_command(msg, len(self.control.robot.joints))
-        ack = self.control.submit(session, cmd)
+        ack = self.control.submit(session, cmd, peer)
         if ack is None:
             return None
         return {"type": "applied", **ack_fields(ack, seq)}
 
 
+def peer_of(frames: list[zmq.Frame], curve: bool) -> Peer:
+    """The connection a request came on and the peer's credential: its CURVE public key (the
+    ZAP handler's User-Id), else its address ("127.0.0.1"; for IPC the peer process)."""
+    try:
+        credential = frames[-1].get("User-Id" if curve else "Peer-Address")
+    except zmq.ZMQError:  # a transport without the property
+        credential = ""
+    return Peer(frames[0].bytes, str(credential))
+
+
 def serve_channel(
-    sock: zmq.Socket[bytes], channel: str, handler: RequestHandler, stop: threading.Event
+    sock: zmq.Socket[bytes],
+    channel: str,
+    handler: RequestHandler,
+    stop: threading.Event,
+    curve: bool = False,
 ) -> None:
     """Answer the requests of one socket until `stop` is set (its own thread: a blocking
     receive wakes faster than a poller over several sockets)."""
     sock.rcvtimeo = 100  # ms: how often `stop` is looked at
     while not stop.is_set():
         try:
-            frames = sock.recv_multipart()
+            parts = sock.recv_multipart(copy=False)
         except zmq.Again:
             continue
-        reply = handler.handle(channel, frames)
+        frames = [part.bytes for part in parts]
+        reply = handler.handle(channel, frames, peer_of(parts, curve))
         if reply is not None:
             try:
                 sock.send_multipart(reply, zmq.NOBLOCK)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import random
 import secrets
 import threading
@@ -26,6 +27,7 @@ from robot_llm.bridge.endpoints import (
     DEFAULT_ADDRESS,
     Endpoints,
     connect_address,
+    is_local,
     is_port_zero,
     with_random_port,
 )
@@ -35,6 +37,12 @@ from robot_llm.bridge.rpc import RequestHandler, serve_channel
 from robot_llm.bridge.streams import CameraSettings, CameraStreamer, publish_state
 
 log = logging.getLogger("robot_llm.bridge.server")
+
+
+class RealtimeError(ValueError):
+    """The control thread could not get the real-time scheduling asked for."""
+
+
 MAX_SOCKET_MESSAGE = 1 << 20  # libzmq drops a peer that sends more than this in one message
 
 
@@ -50,9 +58,18 @@ class ServerConfig:
     camera_threads: int = 2
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     curve_keys: str | Path | None = None
+    insecure: bool = False  # allow a non-loopback bind without CURVE
+    realtime_priority: int | None = None  # SCHED_FIFO priority of the control thread
 
     def __post_init__(self) -> None:
         Endpoints.from_address(self.bind)  # AddressError for a bad address
+        if self.curve_keys is None and not self.insecure and not is_local(self.bind):
+            raise ValueError(
+                f"{self.bind} serves the network without CURVE, so anyone who reaches it can "
+                "drive the arm: give --curve-keys DIR (see 'bridge keygen'), or --insecure"
+            )
+        if self.realtime_priority is not None and not 1 <= self.realtime_priority <= 99:
+            raise ValueError(f"real-time priority must be 1..99, got {self.realtime_priority}")
         if self.camera_encoding not in ENCODINGS:
             raise ValueError(
                 f"camera encoding {self.camera_encoding!r} is not one of {', '.join(ENCODINGS)}"
@@ -84,6 +101,8 @@ class BridgeServer:
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._realtime_set = threading.Event()
+        self._realtime_error = ""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -111,14 +130,17 @@ class BridgeServer:
             self._close_sockets()
             raise
         s = self._sockets
+        use_curve = keys is not None
         handler = RequestHandler(self)
         streamer = CameraStreamer(
             ctx, s["camera"], self.driver, self.camera, self.config.camera_threads
         )
         targets = {
-            "bridge-rpc": lambda: serve_channel(s["rpc"], "rpc", handler, self._stop),
-            "bridge-commands": lambda: serve_channel(s["command"], "command", handler, self._stop),
-            "bridge-control": lambda: self.control.run(self._stop),
+            "bridge-rpc": lambda: serve_channel(s["rpc"], "rpc", handler, self._stop, use_curve),
+            "bridge-commands": lambda: serve_channel(
+                s["command"], "command", handler, self._stop, use_curve
+            ),
+            "bridge-control": self._control_loop,
             "bridge-state": lambda: publish_state(
                 s["state"],
                 lambda: self.control.report(self.server_id),
@@ -131,8 +153,17 @@ class BridgeServer:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
+        if not self._realtime_set.wait(10) or self._realtime_error:
+            self.stop()
+            raise RealtimeError(self._realtime_error or "the control thread did not start")
         secure = " with CURVE" if keys is not None else ""
         log.info("bridge serving %s%s on %s", self.control.robot.name, secure, self.address)
+        if keys is None and not is_local(self.config.bind):
+            log.warning(
+                "INSECURE: %s serves the network without CURVE; anyone who reaches it can "
+                "drive the arm",
+                self.config.bind,
+            )
         return self.address
 
     def stop(self) -> None:
@@ -155,6 +186,24 @@ class BridgeServer:
         self.stop()
 
     # -- internals ------------------------------------------------------------------------------
+    def _control_loop(self) -> None:
+        """The control thread: under SCHED_FIFO when asked (this thread alone: the socket
+        threads and the driver's worker processes keep their priority)."""
+        priority = self.config.realtime_priority
+        if priority is not None:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            except (OSError, AttributeError) as err:
+                self._realtime_error = (
+                    f"cannot run the control thread under SCHED_FIFO {priority}: {err} "
+                    "(needs root or CAP_SYS_NICE on Linux)"
+                )
+                self._realtime_set.set()
+                return
+            log.info("control thread runs under SCHED_FIFO priority %d", priority)
+        self._realtime_set.set()
+        self.control.run(self._stop)
+
     def _bind(self, ctx: zmq.Context[zmq.Socket[bytes]], keys: tuple[bytes, bytes] | None) -> None:
         bind = self.config.bind
         rng = random.Random()

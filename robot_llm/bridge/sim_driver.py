@@ -11,6 +11,8 @@ supervisor's apply first.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from robot_llm.bridge.description import RobotDescription
@@ -18,7 +20,10 @@ from robot_llm.bridge.driver import DriverError
 from robot_llm.bridge.sim_physics import PhysicsProcess, Snapshot, Status, world_init
 from robot_llm.bridge.sim_render import RenderPool
 from robot_llm.envs.scene import SceneSpec, load_scene
+from robot_llm.robots.kinematics import robot_chain
 from robot_llm.types import CameraFrame, RobotState
+
+log = logging.getLogger("robot_llm.bridge.server")
 
 
 class SimDriverError(ValueError):
@@ -80,7 +85,9 @@ class SimDriver:
         hz, render = _control_hz(control_hz), _renderer(renderer)
         if int(render_workers) < 1:
             raise SimDriverError("render_workers must be >= 1")
-        self._physics = PhysicsProcess(world_init(spec, robot, control_hz=hz))
+        self._chain = robot_chain(robot)
+        self._physics_init = world_init(spec, robot, control_hz=hz)
+        self._physics = PhysicsProcess(self._physics_init)
         self._renders = RenderPool(world_init(spec, robot, renderer=render), int(render_workers))
 
     def _step(self, kind: str, **fields: object) -> Status:
@@ -99,6 +106,9 @@ class SimDriver:
     def ee_target(self) -> tuple[np.ndarray, float]:
         status = self._physics.status
         return status.target.copy(), status.yaw
+
+    def forward_kinematics(self, positions: np.ndarray) -> np.ndarray:
+        return self._chain.position(positions)
 
     def write_ee(self, position: np.ndarray, yaw: float, gripper: float) -> None:
         self._step(
@@ -126,6 +136,18 @@ class SimDriver:
     def close(self) -> None:
         self._renders.close()
         self._physics.close()
+
+    def recover(self) -> None:
+        """Restart a physics worker that has died (reset calls this); its world is rebuilt from
+        the scene, so objects are back where the scene put them. DriverError when it cannot."""
+        if self._physics.alive():
+            return
+        self._physics.close()
+        try:
+            self._physics = PhysicsProcess(self._physics_init)
+        except DriverError as err:
+            raise DriverError(f"the physics worker could not be restarted: {err}") from None
+        log.warning("the physics worker had died: restarted, its world rebuilt from the scene")
 
     # -- sim only -------------------------------------------------------------------------------
     def objects(self) -> dict[str, dict[str, list[float]]]:

@@ -104,6 +104,10 @@ class PhysicsProcess:
             self.status = _status(reply)
             return self.status
 
+    def alive(self) -> bool:
+        """Whether the worker process still runs."""
+        return self._process.proc.poll() is None
+
     def close(self) -> None:
         with self._lock:
             self._process.close()

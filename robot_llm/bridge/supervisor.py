@@ -10,12 +10,20 @@ wins within a period). What was clipped is named in the acknowledgement:
 - "gripper": the opening was clamped to 0..1;
 - "joint_limits": joint targets were clamped to the joints' limits;
 - "joint_speed" / "joint_step": the joint step was scaled down to the per-joint speed per period
-  (the lower of max_joint_speed and the joint's own) / max_joint_step.
+  (the lower of max_joint_speed and the joint's own) / max_joint_step;
+- "workspace" on a joint command: the target's end effector (forward kinematics of the target)
+  lies outside the allowed box (the workspace box grown by the margin) and is no closer to the
+  box than the reference's, so the command is cut to no motion.
+
+Containment holds from every state: an end-effector target always steps toward a point inside
+the box, and a joint target may leave the allowed box only to come closer to the box, so an arm
+that is outside (at start, after a reset, after a driver glitch) can only be brought back.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +33,10 @@ from robot_llm.bridge.limits import SafetyLimits
 from robot_llm.bridge.messages import EETarget, JointTarget, Vec3
 
 _EPS = 1e-9
+# The measured end effector may move this much further out of the allowed box in one tick before
+# the server calls it a fault (tracking error, not a glitch).
+OUTWARD_TOLERANCE = 0.002  # m
+ForwardKinematics = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -38,10 +50,16 @@ class Reference:
 
 
 class Supervisor:
-    """Applies SafetyLimits to commands for one robot; pure logic, no threads or sockets."""
+    """Applies SafetyLimits to commands for one robot; pure logic, no threads or sockets.
 
-    def __init__(self, limits: SafetyLimits, robot: RobotDescription) -> None:
+    `fk` gives the end-effector position of a joint vector (the driver's forward kinematics).
+    """
+
+    def __init__(
+        self, limits: SafetyLimits, robot: RobotDescription, fk: ForwardKinematics
+    ) -> None:
         self.limits = limits
+        self.fk = fk
         self.period = 1.0 / robot.control_hz
         self.lower = np.array([j.lower for j in robot.joints], dtype=float)
         self.upper = np.array([j.upper for j in robot.joints], dtype=float)
@@ -50,6 +68,8 @@ class Supervisor:
         self.box_min = np.asarray(limits.workspace_min, dtype=float)
         self.box_max = np.asarray(limits.workspace_max, dtype=float)
         self._lo, self._hi = limits.workspace_min, limits.workspace_max
+        m = limits.workspace_margin
+        self.allowed_min, self.allowed_max = self.box_min - m, self.box_max + m
 
     def check_ee(self, cmd: EETarget, ref: Reference) -> tuple[EETarget, tuple[str, ...]]:
         """The end-effector target the arm may track next period, and the limits that cut it."""
@@ -98,18 +118,31 @@ class Supervisor:
             scale = min(scale, self.limits.max_joint_step / float(size.max()))
         if scale < 1.0:
             q = ref.joints + step * scale  # scaled as a whole: the path keeps its direction
+        target = self.fk(q)
+        if not self.allowed(target) and self.distance(target) >= self.distance(self.fk(ref.joints)):
+            q = np.array(ref.joints, dtype=float)  # no step that leads away from the box
+            clipped.append("workspace")
         gripper = self._gripper(cmd.gripper, clipped)
         return JointTarget(q, gripper), tuple(clipped)
 
-    def left_workspace(self, before: np.ndarray, after: np.ndarray) -> bool:
-        """Whether the end effector went from inside the box grown by the margin to outside."""
-        m = self.limits.workspace_margin
-        lo, hi = self.box_min - m, self.box_max + m
+    def allowed(self, position: np.ndarray) -> bool:
+        """Whether a point lies in the workspace box grown by the margin."""
+        p = np.asarray(position, dtype=float)
+        return bool(((p >= self.allowed_min) & (p <= self.allowed_max)).all())
 
-        def inside(p: np.ndarray) -> bool:
-            return bool(((p >= lo) & (p <= hi)).all())
+    def distance(self, position: np.ndarray) -> float:
+        """How far a point lies outside the workspace box (0 inside)."""
+        p = np.asarray(position, dtype=float)
+        return float(
+            np.linalg.norm(np.maximum(self.box_min - p, 0) + np.maximum(p - self.box_max, 0))
+        )
 
-        return inside(before) and not inside(after)
+    def moved_out(self, before: np.ndarray, after: np.ndarray) -> bool:
+        """Whether the measured end effector is outside the allowed box and went further from
+        the workspace box in one tick than tracking explains: the arm did what nobody asked."""
+        if self.allowed(after):
+            return False
+        return self.distance(after) > self.distance(before) + OUTWARD_TOLERANCE
 
     @staticmethod
     def _gripper(value: float, clipped: list[str]) -> float:

@@ -65,8 +65,14 @@ class WorkerProcess:
 
     def __init__(self, module: str, init: Mapping[str, object], what: str) -> None:
         self.what = what
+        # A process group of its own: a signal to the server's group (Ctrl-C at a terminal,
+        # `timeout`, a service manager) must not end the worker before the server has held the
+        # arm through it.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.out, self.inp = self.proc.stdin.fileno(), self.proc.stdout.fileno()
@@ -105,12 +111,15 @@ class WorkerProcess:
 def worker_main(serve: Callable[[int, int], None]) -> int:
     """Run `serve(stdin_fd, reply_fd)` in a child process.
 
-    Ctrl-C at a terminal reaches the whole process group: the child ignores it, so that the
-    server can still hold the arm on its way out; the child ends when the server closes its
-    stdin (or exits). PyBullet prints to file descriptor 1 when it loads, and the EGL renderer
-    at every image: the real stdout is kept for replies only and the banners go to /dev/null.
+    The child runs in a process group of its own and ignores SIGINT and SIGTERM (a service
+    manager may signal every process of the server's cgroup), so that the server can still hold
+    the arm through it on its way out; the child ends when the server closes its stdin, or when
+    the server is gone and the pipe closes. PyBullet prints to file descriptor 1 when it loads,
+    and the EGL renderer at every image: the real stdout is kept for replies only and the
+    banners go to /dev/null.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
