@@ -101,19 +101,26 @@ def test_drivers_are_found_through_entry_points(
     """A separately installed package's driver, found by its entry point alone."""
     (tmp_path / "my_arm_driver.py").write_text(
         "from robot_llm.bridge.mock_driver import MockDriver\n"
-        "def make(*, rate='25'):\n    return MockDriver(control_hz=rate)\n",
+        "def make(*, rate='25'):\n    return MockDriver(control_hz=rate)\n"
+        "class Old(MockDriver):\n    forward_kinematics = None\n"
+        "def old():\n    return Old()\n",
         encoding="utf-8",
     )
     info = tmp_path / "my_arm_driver-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-arm-driver\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nmyarm = my_arm_driver:make\n")
+    (info / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nmyarm = my_arm_driver:make\nold = my_arm_driver:old\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert {"sim", "mock", "myarm"} <= set(driver_names())
     driver = load_driver("myarm", {"rate": "25"})
     assert isinstance(driver, MockDriver) and driver.describe().control_hz == 25.0
     with pytest.raises(UnknownDriver, match="does not take"):
         load_driver("myarm", {"speed": "1"})
+    # a driver written before forward kinematics joined the interface: named, not guessed
+    with pytest.raises(UnknownDriver, match="lacks forward_kinematics$"):
+        load_driver("old")
     monkeypatch.delitem(sys.modules, "my_arm_driver", raising=False)
 
 

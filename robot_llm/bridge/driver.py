@@ -96,6 +96,9 @@ class Driver(Protocol):
 
 
 DriverFactory = Callable[..., Driver]
+DRIVER_METHODS: Final = tuple(
+    m for m in vars(Driver) if not m.startswith("_") and callable(getattr(Driver, m))
+)
 
 
 def _factories() -> dict[str, str | DriverFactory]:
@@ -134,5 +137,9 @@ def load_driver(name: str, options: Mapping[str, object] | None = None) -> Drive
         raise UnknownDriver(f"driver {name!r} does not take these options: {err}") from None
     driver = factory(**kwargs)
     if not isinstance(driver, Driver):
-        raise UnknownDriver(f"driver {name!r} does not implement the Driver interface")
+        missing = [m for m in DRIVER_METHODS if not callable(getattr(driver, m, None))]
+        raise UnknownDriver(
+            f"driver {name!r} does not implement the Driver interface: it lacks "
+            + ", ".join(missing)
+        )
     return driver
