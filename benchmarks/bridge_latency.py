@@ -8,7 +8,7 @@ blocks, so that both see the same load on a shared machine. Then it counts state
 640 x 480 frames of the main camera (while commands keep streaming, again beside the echo).
 Targets: p50 within 2x the floor, p99 <= 1 ms, no lost commands, camera >= 15 frames/s.
 Run: `.venv/bin/python benchmarks/bridge_latency.py [--seconds 60] [--driver sim|mock]
-[--camera-encoding raw|jpeg|png] [--block 0.1] [--json]`.
+[--camera-encoding raw|jpeg|png] [--block 0.1] [--realtime PRIORITY] [--json]`.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
     ]
     if args.driver == "sim":
         cmd += ["--scene", str(args.scene), "--driver-option", f"render_workers={args.workers}"]
+    if args.realtime is not None:
+        cmd += ["--realtime", str(args.realtime)]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     stderr = proc.stderr
     assert stderr is not None
@@ -253,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--block", type=float, default=0.1, help="seconds per turn of floor and bridge (0.1)"
     )
+    ap.add_argument(
+        "--realtime",
+        type=int,
+        default=None,
+        metavar="PRIORITY",
+        help="serve with the control thread under SCHED_FIFO at this priority",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     proc, address = start_server(args)
@@ -290,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(30)
     out = {
         "driver": args.driver,
+        "realtime_priority": args.realtime,
         "rate_hz": args.rate,
         "seconds": args.seconds,
         "floor_req_rep": floor,
@@ -313,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"bridge latency: driver {args.driver}, {args.rate:.0f} Hz for {args.seconds:.0f} s")
+    rt = f", control thread SCHED_FIFO {args.realtime}" if args.realtime is not None else ""
+    print(f"bridge latency: driver {args.driver}{rt}, {args.rate:.0f} Hz for {args.seconds:.0f} s")
     print(f"{'':38s}{'p50 ms':>9s}{'p99 ms':>9s}{'max ms':>9s}{'lost':>6s}{'n':>8s}")
     for name, s in (
         ("pyzmq REQ/REP echo (floor)", floor),

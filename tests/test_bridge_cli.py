@@ -119,7 +119,7 @@ def test_drivers_are_found_through_entry_points(
     with pytest.raises(UnknownDriver, match="does not take"):
         load_driver("myarm", {"speed": "1"})
     # a driver written before forward kinematics joined the interface: named, not guessed
-    with pytest.raises(UnknownDriver, match="lacks forward_kinematics$"):
+    with pytest.raises(UnknownDriver, match=r"lacks forward_kinematics$"):
         load_driver("old")
     monkeypatch.delitem(sys.modules, "my_arm_driver", raising=False)
 
