@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from perception_scenes import hard_scene
 
-from robot_llm.envs.scene import SceneSpec
 from robot_llm.envs.tasks import TASKS, make_task
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.perception import CameraPerceiver, TruthPerceiver
 from robot_llm.perception.association import assign
+from robot_llm.tabletop.scene import SceneSpec
 from robot_llm.types import CameraFrame, Scene, SceneObject
 
 TASK_SCENES = 200

@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from robot_llm.envs.geometry import half_extents_xy
-from robot_llm.envs.layout import LayoutError, place_objects
-from robot_llm.envs.palette import BLOCK_EDGE, COLORS
-from robot_llm.envs.scene import ObjectSpec, SceneError, SceneSpec
-from robot_llm.envs.tasks.common import slot_offsets
+from robot_llm.tabletop.geometry import half_extents_xy
+from robot_llm.tabletop.layout import LayoutError, place_objects
+from robot_llm.tabletop.palette import BLOCK_EDGE, COLORS
+from robot_llm.tabletop.scene import ObjectSpec, SceneError, SceneSpec
+from robot_llm.tabletop.slots import slot_offsets
 
 Cluster = Callable[[np.random.Generator, ObjectSpec], list[ObjectSpec]]
 TOUCH_GAP = 0.0005  # touching blocks: a hair apart so the scene validator accepts them

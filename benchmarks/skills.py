@@ -31,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.palette import COLORS, SIZES
-from robot_llm.envs.predicates import in_bowl, in_zone, on_block
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.policies.motion import MotionLimits
 from robot_llm.policies.runner import run_skill
 from robot_llm.policies.scripted import make_skill
 from robot_llm.robots.sim import SimRobot
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.palette import COLORS, SIZES
+from robot_llm.tabletop.predicates import in_bowl, in_zone, on_block
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 from robot_llm.types import Scene, SceneObject, Subgoal
 
 CASES = ("block", "bowl", "zone")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pybullet as p
 
-from robot_llm.envs.geometry import (
+from robot_llm.tabletop.geometry import (
     BOWL_FLARE,
     BOWL_FLOOR,
     BOWL_HEIGHT,
@@ -22,8 +22,8 @@ from robot_llm.envs.geometry import (
     TRAY_WALL,
     ZONE_THICKNESS,
 )
-from robot_llm.envs.palette import BLOCK_EDGE, BOWL_RADIUS, TRAY_INNER, ZONE_SIDE, rgba
-from robot_llm.envs.scene import ObjectSpec
+from robot_llm.tabletop.palette import BLOCK_EDGE, BOWL_RADIUS, TRAY_INNER, ZONE_SIDE, rgba
+from robot_llm.tabletop.scene import ObjectSpec
 
 BLOCK_DENSITY = 500.0  # kg/m^3, a wooden block
 BOWL_MASS = 0.4

@@ -20,11 +20,12 @@ from gymnasium import spaces
 
 from robot_llm.envs.arm import POSTURE_GAIN
 from robot_llm.envs.camera import CameraSpec
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.rotations import tool_orientation, tool_yaw
 from robot_llm.envs.tasks import make_task
 from robot_llm.envs.tasks.base import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LENGTH, Task
 from robot_llm.envs.world import MAIN_CAMERA, PHYSICS_HZ, TabletopWorld
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.reach import REACH_MAX, REACH_MIN
+from robot_llm.tabletop.rotations import tool_orientation, tool_yaw
 
 MAX_SPEED: Final = 0.30  # m/s of the end-effector target at full action
 MAX_YAW_RATE: Final = 3.0  # rad/s of the end-effector target at full action
@@ -32,7 +33,10 @@ DEFAULT_CONTROL_HZ: Final = 12
 MAX_OBJECTS: Final = 16  # rows of the state observation's object table
 POSTURE_EVERY: Final = 4  # control steps between null-space posture corrections
 # The end-effector target stays in this box (table frame, meters) and near the actual hand.
-EE_BOUNDS: Final = ((0.15, 0.80), (-0.45, 0.45), (0.005, 0.60))
+# The reach box, with the floor 5 mm up so that a hand target never presses into the table.
+EE_BOUNDS: Final = tuple(
+    (lo, hi) for lo, hi in zip((*REACH_MIN[:2], 0.005), REACH_MAX, strict=True)
+)
 MAX_TARGET_LEAD: Final = 0.05
 _EE_LOW: Final = np.array([b[0] for b in EE_BOUNDS])
 _EE_HIGH: Final = np.array([b[1] for b in EE_BOUNDS])

@@ -17,10 +17,10 @@ import pybullet as p
 from robot_llm.envs.arm import Arm
 from robot_llm.envs.bodies import spawn_object
 from robot_llm.envs.camera import CameraSpec, RenderedFrame, look_at, pose_from_link, render
-from robot_llm.envs.geometry import rest_height
-from robot_llm.envs.object_state import ObjectState
 from robot_llm.envs.robots import RobotDescription, get_robot
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
+from robot_llm.tabletop.geometry import rest_height
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 PHYSICS_HZ = 240
 TABLE_HALF_EXTENTS = (0.55, 0.75, 0.025)

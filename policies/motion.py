@@ -16,11 +16,12 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE
-from robot_llm.envs.rotations import tool_yaw
 from robot_llm.policies.base import Command, EECommand, JointCommand, Observation
 from robot_llm.policies.scene_geometry import Vector
 from robot_llm.robots.base import DEFAULT_MAX_EE_SPEED, RobotInfo
+from robot_llm.tabletop.palette import BLOCK_EDGE
+from robot_llm.tabletop.reach import REACH_MAX, REACH_MIN
+from robot_llm.tabletop.rotations import tool_yaw
 
 # A tool pointing straight down with yaw 0 (rotation by pi about x), for observed yaw.
 TOOL_DOWN: Final = np.array([1.0, 0.0, 0.0, 0.0])
@@ -52,8 +53,8 @@ class MotionLimits:
     held_yaw_rate: float = 0.8  # rad/s
     held_yaw_accel: float = 2.0  # rad/s^2
     control_hz: float = 24.0
-    workspace_min: tuple[float, float, float] = (0.15, -0.45, 0.0)
-    workspace_max: tuple[float, float, float] = (0.80, 0.45, 0.60)
+    workspace_min: tuple[float, float, float] = REACH_MIN
+    workspace_max: tuple[float, float, float] = REACH_MAX
     max_gripper_width: float = 0.08  # meters between the fingers when fully open
     reach_tolerance: float = 0.004  # meters: a goal is reached this close
     yaw_tolerance: float = 0.03  # radians

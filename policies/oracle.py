@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.envs.geometry import footprint, height
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import top
 from robot_llm.envs.tabletop_env import TabletopEnv
+from robot_llm.tabletop.geometry import footprint, height
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import top
 
 SAFE_CLEARANCE = 0.10  # travel this high above the tallest object near the path, meters
 REACHED = 0.004  # a waypoint is reached within this distance, meters

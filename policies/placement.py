@@ -13,16 +13,7 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import (
-    BOWL_FLARE,
-    BOWL_FLOOR,
-    BOWL_HEIGHT,
-    TRAY_FLOOR,
-    bowl_rim_radius,
-)
-from robot_llm.envs.palette import BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
-from robot_llm.envs.predicates import ROW_GAP
-from robot_llm.envs.tasks.common import slot_offsets
+from robot_llm.errors import RobotLLMError
 from robot_llm.policies.motion import nearest_equivalent
 from robot_llm.policies.scene_geometry import (
     block_edge,
@@ -32,6 +23,16 @@ from robot_llm.policies.scene_geometry import (
     polygon_point_distance,
     top,
 )
+from robot_llm.tabletop.geometry import (
+    BOWL_FLARE,
+    BOWL_FLOOR,
+    BOWL_HEIGHT,
+    TRAY_FLOOR,
+    bowl_rim_radius,
+)
+from robot_llm.tabletop.palette import BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
+from robot_llm.tabletop.predicates import ROW_GAP
+from robot_llm.tabletop.slots import slot_offsets
 from robot_llm.types import Scene, SceneObject, Subgoal
 
 # The held block's bottom is released this high above the surface it goes on, meters. On a
@@ -56,7 +57,7 @@ MAX_SLOTS: Final = {"bowl": 3, "zone": 2, "tray": 6}
 NEIGHBOR_REACH: Final = 0.08
 
 
-class PlaceError(ValueError):
+class PlaceError(RobotLLMError, ValueError):
     """The place subgoal cannot be carried out in this scene; the message is the reason."""
 
 

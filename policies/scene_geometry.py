@@ -1,7 +1,7 @@
 """Geometry of perceived objects: heights, tops, footprints and distances on the table.
 
 Pure functions of `robot_llm.types.SceneObject` (heights come from each kind's size class in
-`robot_llm.envs.geometry`); skills use them to plan clear paths and targets. No simulator.
+`robot_llm.tabletop.geometry`); skills use them to plan clear paths and targets. No simulator.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from robot_llm.envs.geometry import footprint, height
-from robot_llm.envs.palette import BLOCK_EDGE
+from robot_llm.tabletop.geometry import footprint, height
+from robot_llm.tabletop.palette import BLOCK_EDGE
 from robot_llm.types import Scene, SceneObject
 
 Vector = Sequence[float] | np.ndarray  # a point, table frame, meters

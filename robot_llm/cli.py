@@ -1,8 +1,9 @@
 """The `robot-llm` command line.
 
 Heavy modules load inside the subcommands that use them, so `robot-llm --help` is fast.
-Exit codes: 0 done, 1 the episode, run or check failed (or was stopped), 2 bad input (one line
-on stderr).
+Exit codes (robot_llm/errors.py): 0 done; 1 the episode, run or check failed (or was stopped),
+or a fault (a traceback; one line with --no-traceback); 2 bad input (one line on stderr); 3 the
+planner asks a question; 4 refused; 5 speech to repeat; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from robot_llm import __version__
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+from robot_llm.errors import BAD_INPUT, FAILED, INTERRUPTED, OK, PATH_ERRORS, InputError, first_line
 
 
-class BadInput(Exception):
+class BadInput(InputError):
     """User input the command cannot use; printed as one line, exit code 2."""
 
 
@@ -38,7 +36,7 @@ def _cmd_envs(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(f"{r['id']:34s} max_episode_steps={r['max_episode_steps']}")
-    return EXIT_OK
+    return OK
 
 
 def _resolve_env_id(name: str) -> str:
@@ -90,22 +88,22 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         print(json.dumps(out))
     else:
         print(f"{out['status']}: {instruction!r} in {result.steps} steps")
-    return EXIT_OK if result.success else EXIT_FAILED
+    return OK if result.success else FAILED
 
 
 def _cmd_scene_check(args: argparse.Namespace) -> int:
-    from robot_llm.envs.scene import load_scene
+    from robot_llm.tabletop.scene import load_scene
 
     scene = load_scene(args.file)
     if args.json:
         print(json.dumps({"file": args.file, "valid": True, **scene.to_dict()}))
     else:
         print(f"{args.file}: {len(scene)} objects: {', '.join(scene.ids)}")
-    return EXIT_OK
+    return OK
 
 
 def _cmd_scene_list(args: argparse.Namespace) -> int:
-    from robot_llm.envs.scene import bundled_scenes
+    from robot_llm.tabletop.scene import bundled_scenes
 
     scenes = {name: str(path) for name, path in sorted(bundled_scenes().items())}
     if args.json:
@@ -113,14 +111,14 @@ def _cmd_scene_list(args: argparse.Namespace) -> int:
     else:
         for name, path in scenes.items():
             print(f"{name:20s} {path}")
-    return EXIT_OK
+    return OK
 
 
 def _cmd_scene_render(args: argparse.Namespace) -> int:
     import cv2
 
-    from robot_llm.envs.scene import load_scene
     from robot_llm.envs.world import TabletopWorld
+    from robot_llm.tabletop.scene import load_scene
 
     _check_output_path(args.out)
     scene = load_scene(args.file)
@@ -131,12 +129,12 @@ def _cmd_scene_render(args: argparse.Namespace) -> int:
         raise BadInput(f"{args.out}: cannot write an image there")
     world.close()
     print(args.out)
-    return EXIT_OK
+    return OK
 
 
 def _cmd_execute(args: argparse.Namespace) -> int:
-    from robot_llm.envs.scene import load_scene
     from robot_llm.execution.plans import check_plan_ids, load_plan
+    from robot_llm.tabletop.scene import load_scene
 
     spec = load_scene(args.scene)
     plan = load_plan(args.plan)
@@ -197,7 +195,7 @@ def _cmd_execute(args: argparse.Namespace) -> int:
         done = sum(r.success for r in result.subgoals)
         tail = f": {result.reason}" if result.reason else ""
         print(f"{result.status}: {done}/{len(result.subgoals)} subgoals succeeded{tail}")
-    return EXIT_OK if result.success else EXIT_FAILED
+    return OK if result.success else FAILED
 
 
 def _check_output_path(path: str) -> None:
@@ -232,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Natural-language control of robot arms in simulation and on hardware.",
     )
     parser.add_argument("--version", action="version", version=f"robot-llm {__version__}")
+    parser.add_argument(
+        "--no-traceback",
+        action="store_true",
+        help="print a fault as one line instead of its traceback (bad input always is one line)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("envs", help="list the gymnasium task ids")
@@ -320,26 +323,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from robot_llm import cli_language
 
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
-        return EXIT_BAD_INPUT
+        return BAD_INPUT
     try:
         return handler(args)
-    except (BadInput, cli_language.CommandInputError) as err:
-        print(f"robot-llm: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ValueError, OSError) as err:  # scene errors, media errors and other bad input
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"robot-llm: error: {first}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (InputError, *PATH_ERRORS) as err:
+        print(f"robot-llm: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         print("robot-llm: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as err:  # a fault or a bug: its traceback, unless asked for quiet
+        if not args.no_traceback:
+            raise
+        print(f"robot-llm: fault: {type(err).__name__}: {first_line(err)}", file=sys.stderr)
+        return FAILED
 
 
 if __name__ == "__main__":

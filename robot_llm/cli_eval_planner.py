@@ -18,9 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_BAD_INPUT = 2
+from robot_llm.errors import BAD_INPUT, FAILED, OK, PATH_ERRORS, InputError, first_line
+
 DESCRIPTION = (
     "Run a planner backend over the labelled planner suite and report accuracy per category, "
     "invalid outputs, refusals and latency (docs/llm-planners.md)."
@@ -62,30 +61,28 @@ def add_eval_planner_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_eval_planner(args: argparse.Namespace) -> int:
     from robot_llm.cli_language import parse_planner_options
-    from robot_llm.planning import PlannerError, get_planner
+    from robot_llm.planning import get_planner
     from robot_llm.planning.llm.evaluate import evaluate_planner, format_summary
-    from robot_llm.planning.suite import SuiteError
 
     categories = None
     if args.categories:
         categories = [c.strip() for group in args.categories for c in group.split(",") if c.strip()]
     try:
         if args.limit is not None and args.limit < 1:
-            raise ValueError("--limit must be at least 1")
+            raise InputError("--limit must be at least 1")
         options = parse_planner_options(args.option, args.model, "--option")
         planner = get_planner(args.planner, **options)
         report, summary = evaluate_planner(planner, categories, args.limit)
-    except (PlannerError, SuiteError, ValueError, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"robot-llm eval-planner: error: {first}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (InputError, *PATH_ERRORS) as err:
+        print(f"robot-llm eval-planner: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
     if args.json:
         if not args.failures:
             summary.pop("failures", None)
         print(json.dumps(summary))
     else:
         print(format_summary(report, summary, failures=args.failures))
-    return EXIT_INVALID if summary["invalid"] else EXIT_OK
+    return FAILED if summary["invalid"] else OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

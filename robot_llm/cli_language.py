@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from robot_llm.errors import CLARIFY, FAILED, OK, REFUSED
 from robot_llm.session import (
     Session,
     SessionInputError,
@@ -22,13 +23,6 @@ from robot_llm.session import (
     result_fields,
     scene_objects,
 )
-
-EXIT_DONE = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_CLARIFY = 3
-EXIT_REFUSED = 4
-
 
 CommandInputError = SessionInputError  # bad command-line input: one line, exit code 2
 
@@ -82,11 +76,11 @@ def _progress(args: argparse.Namespace, message: str) -> None:
 
 def exit_code(status: str) -> int:
     return {
-        "planned": EXIT_DONE,
-        "done": EXIT_DONE,
-        "clarify": EXIT_CLARIFY,
-        "refused": EXIT_REFUSED,
-    }.get(status, EXIT_FAILED)
+        "planned": OK,
+        "done": OK,
+        "clarify": CLARIFY,
+        "refused": REFUSED,
+    }.get(status, FAILED)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_llm.errors import Fault
 
-class MediaError(RuntimeError):
+
+class MediaError(Fault):
     """A video could not be written."""
 
 

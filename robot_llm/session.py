@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from robot_llm.errors import InputError
+from robot_llm.robots.base import Robot
 from robot_llm.types import Scene
 
 
-class SessionInputError(ValueError):
+class SessionInputError(InputError):
     """Bad input for opening a session (unknown task, no scene, both a scene and a task)."""
 
 
@@ -29,7 +31,7 @@ class Session:
     """
 
     world: Any  # the simulated world; None for a robot behind a bridge
-    robot: Any
+    robot: Robot
     perceiver: Any
     reference: Scene | None  # the scene file's (or task's) objects: the ids plans use
     planner: Any
@@ -127,12 +129,12 @@ class Session:
         """Clear a latched stop so the next plan may move the arm."""
         if self._executor is not None:
             self._executor.resume()
-        elif callable(getattr(self.robot, "resume", None)):
+        else:
             self.robot.resume()
 
     @property
     def stopped(self) -> bool:
-        return bool(getattr(self.robot, "stopped", False))
+        return self.robot.stopped
 
     def turn(self, command: str, execute: bool = True) -> dict[str, Any]:
         """One command end to end: perceive, plan, and (with `execute`) run the plan.
@@ -177,11 +179,9 @@ class Session:
         return bool(self.confirm(plan))
 
     def close(self) -> None:
+        self.robot.close()
         if self.world is not None:
             self.world.close()
-        close = getattr(self.robot, "close", None)
-        if self.world is None and callable(close):
-            close()
 
 
 def _left_in_hand(results: Any, held: str | None) -> str | None:
@@ -212,11 +212,11 @@ def open_session(
 ) -> Session:
     """Build the world from a scene file or a seeded task and wrap it in a Session; with
     `robot` (a bridge address), drive that arm instead, the scene file naming its objects."""
-    from robot_llm.envs.scene import load_scene
     from robot_llm.envs.world import TabletopWorld
     from robot_llm.perception import scene_from_spec
     from robot_llm.planning import PlannerError, get_planner
     from robot_llm.robots.sim import SimRobot
+    from robot_llm.tabletop.scene import load_scene
 
     try:
         backend = get_planner(planner, **dict(planner_options or {}))
@@ -281,7 +281,7 @@ def _remote_session(
         )
     reference = None
     if scene:
-        from robot_llm.envs.scene import load_scene
+        from robot_llm.tabletop.scene import load_scene
 
         reference = scene_from_spec(load_scene(scene))
     try:

@@ -14,6 +14,8 @@ from typing import Any, Final, Literal, TypeAlias
 
 import numpy as np
 
+from robot_llm.errors import InputError
+
 KINDS: Final = ("block", "bowl", "zone", "tray")
 SKILLS: Final = (
     "pick",
@@ -29,7 +31,7 @@ DIRECTIONS: Final = ("left", "right", "forward", "back")
 PLAN_SCHEMA_VERSION: Final = 1
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError):
     """A plan, scene or frame does not match its schema; the message says where."""
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from robot_llm.envs.scene import SceneSpec, parse_scene
 from robot_llm.envs.world import TabletopWorld
+from robot_llm.tabletop.scene import SceneSpec, parse_scene
 
 WorldFactory = Callable[..., TabletopWorld]
 

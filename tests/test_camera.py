@@ -20,8 +20,8 @@ from robot_llm.envs.camera import (
     projection_matrix,
     view_matrix,
 )
-from robot_llm.envs.palette import BLOCK_EDGE
 from robot_llm.envs.world import MAIN_CAMERA, WRIST_CAMERA, TabletopWorld
+from robot_llm.tabletop.palette import BLOCK_EDGE
 
 MakeWorld = Callable[..., TabletopWorld]
 

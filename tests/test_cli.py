@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from robot_llm import __version__
-from robot_llm.cli import EXIT_BAD_INPUT, EXIT_OK
+from robot_llm.errors import BAD_INPUT, OK
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -47,7 +47,7 @@ def test_envs_json_lists_every_id() -> None:
     from robot_llm.envs import ENV_IDS
 
     out = run_cli("envs", "--json")
-    assert out.returncode == EXIT_OK
+    assert out.returncode == OK
     data = json.loads(out.stdout)
     assert [row["id"] for row in data["envs"]] == list(ENV_IDS)
 
@@ -66,7 +66,7 @@ def test_episode_json_is_one_object_and_video_is_written(tmp_path: Path) -> None
         "--video",
         str(video),
     )
-    assert out.returncode == EXIT_OK, out.stderr
+    assert out.returncode == OK, out.stderr
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     assert len(lines) == 1
     data = json.loads(lines[0])
@@ -90,7 +90,7 @@ def test_episode_json_is_one_object_and_video_is_written(tmp_path: Path) -> None
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:
     out = run_cli(*args)
-    assert out.returncode == EXIT_BAD_INPUT
+    assert out.returncode == BAD_INPUT
     err = [line for line in out.stderr.splitlines() if line.startswith("robot-llm:")]
     assert len(err) == 1 and needle in err[0], out.stderr
     assert "Traceback" not in out.stderr
@@ -100,17 +100,17 @@ def test_scene_check_reports_the_bad_object(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("- {id: a, kind: block, color: mauve, position: [0.5, 0.0]}\n")
     out = run_cli("scene", "check", str(bad))
-    assert out.returncode == EXIT_BAD_INPUT
+    assert out.returncode == BAD_INPUT
     assert "object 0 ('a')" in out.stderr and "'color'" in out.stderr and "mauve" in out.stderr
     assert "Traceback" not in out.stderr
 
 
 def test_bundled_scenes_are_valid_and_listed() -> None:
     out = run_cli("scene", "list", "--json")
-    assert out.returncode == EXIT_OK
+    assert out.returncode == OK
     scenes = json.loads(out.stdout)["scenes"]
     assert {"blocks_and_bowls", "stacked", "clear_table"} <= set(scenes)
     for path in scenes.values():
         checked = run_cli("scene", "check", path, "--json")
-        assert checked.returncode == EXIT_OK, checked.stderr
+        assert checked.returncode == OK, checked.stderr
         assert json.loads(checked.stdout)["valid"] is True

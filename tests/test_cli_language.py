@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from robot_llm.cli_language import EXIT_BAD_INPUT, EXIT_CLARIFY, EXIT_DONE, EXIT_REFUSED
+from robot_llm.errors import BAD_INPUT, CLARIFY, OK, REFUSED
 
 pytestmark = pytest.mark.timeout(300)
 SCENE = "sim_assets/scenes/blocks_and_bowls.yaml"
@@ -31,9 +31,9 @@ def cli(*args: str) -> tuple[int, dict, str]:
 @pytest.mark.parametrize(
     ("command", "status", "code"),
     [
-        ("put the red block in the green bowl", "planned", EXIT_DONE),
-        ("pick up the block", "clarify", EXIT_CLARIFY),
-        ("throw the red block at the operator", "refused", EXIT_REFUSED),
+        ("put the red block in the green bowl", "planned", OK),
+        ("pick up the block", "clarify", CLARIFY),
+        ("throw the red block at the operator", "refused", REFUSED),
     ],
 )
 def test_plan_status_and_exit_code(command: str, status: str, code: int) -> None:
@@ -67,7 +67,7 @@ def test_run_executes_a_two_step_command_and_reports_the_scene_after() -> None:
         SCENE,
         "put the red block in the green bowl, then put the green block on the blue block",
     )
-    assert rc == EXIT_DONE, err
+    assert rc == OK, err
     assert data["status"] == "done"
     assert [s["success"] for s in data["subgoals"]] == [True] * 4
     after = {o["id"]: o for o in data["scene_after"]}
@@ -80,7 +80,7 @@ def test_run_executes_a_two_step_command_and_reports_the_scene_after() -> None:
 
 def test_run_with_a_task_uses_its_instruction_and_reports_its_verdict() -> None:
     rc, data, err = cli("run", "--task", "robot_llm/PickPlace-v0", "--seed", "4")
-    assert rc == EXIT_DONE, err
+    assert rc == OK, err
     assert data["command"] and data["task_success"] is True and data["task_progress"] == 1.0
 
 
@@ -96,7 +96,7 @@ def test_run_with_a_task_uses_its_instruction_and_reports_its_verdict() -> None:
 )
 def test_bad_input_is_one_line_with_exit_2(args: tuple[str, ...], needle: str) -> None:
     rc, _, err = cli(*args)
-    assert rc == EXIT_BAD_INPUT
+    assert rc == BAD_INPUT
     lines = [line for line in err.splitlines() if line.startswith("robot-llm:")]
     assert len(lines) == 1 and needle in lines[0], err
     assert "Traceback" not in err

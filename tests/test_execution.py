@@ -23,8 +23,6 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_llm.envs.predicates import in_bowl, on_block
-from robot_llm.envs.scene import SceneSpec, bundled_scenes, load_scene
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.execution import (
     Event,
@@ -50,6 +48,8 @@ from robot_llm.execution.verify import (
 from robot_llm.perception import CameraPerceiver, TruthPerceiver, scene_from_spec
 from robot_llm.policies.base import HoldCommand, Observation, SkillResult, SkillRun
 from robot_llm.robots.sim import SimRobot
+from robot_llm.tabletop.predicates import in_bowl, on_block
+from robot_llm.tabletop.scene import SceneSpec, bundled_scenes, load_scene
 from robot_llm.types import Clarify, Plan, RobotState, Scene, SceneObject, Subgoal
 
 pytestmark = pytest.mark.timeout(240)
@@ -86,7 +86,7 @@ class Sim:
 
 
 def _half_height(kind: str, size: str) -> float:
-    from robot_llm.envs.geometry import height
+    from robot_llm.tabletop.geometry import height
 
     return height(kind, size) / 2
 
@@ -599,7 +599,7 @@ def _no_leftover_threads() -> Iterator[None]:
 
 # -- pyramids, shared containers, hidden blocks ---------------------------------------------------
 def _three_blocks(make_world: Callable[..., TabletopWorld]) -> Sim:
-    from robot_llm.envs.scene import ObjectSpec
+    from robot_llm.tabletop.scene import ObjectSpec
 
     spec = SceneSpec(
         (
@@ -616,7 +616,7 @@ def _three_blocks(make_world: Callable[..., TabletopWorld]) -> Sim:
 def test_a_block_across_two_blocks_builds_a_small_pyramid(
     make_world: Callable[..., TabletopWorld],
 ) -> None:
-    from robot_llm.envs.predicates import bridges, side_by_side
+    from robot_llm.tabletop.predicates import bridges, side_by_side
 
     sim = _three_blocks(make_world)
     plan = plan_of(

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from robot_llm.envs.palette import PALETTE
-from robot_llm.envs.scene import SceneSpec, load_scene, parse_scene
 from robot_llm.envs.tasks import TASKS, make_task
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.perception import CameraPerceiver, TruthPerceiver, associate, scene_from_spec
 from robot_llm.perception.colors import ColorClassifier
+from robot_llm.tabletop.palette import PALETTE
+from robot_llm.tabletop.scene import SceneSpec, load_scene, parse_scene
 from robot_llm.types import Scene, SceneObject
 
 MIN_VISIBLE_PIXELS = 40
@@ -205,7 +205,7 @@ def test_empty_table_gives_an_empty_scene(make_world: Any, perceiver: CameraPerc
 def test_associate_maps_ids_back_to_the_scene_file(
     make_world: Any, perceiver: CameraPerceiver
 ) -> None:
-    from robot_llm.envs.scene import bundled_scenes
+    from robot_llm.tabletop.scene import bundled_scenes
 
     spec = load_scene(bundled_scenes()["stacked"])
     world = make_world(spec)

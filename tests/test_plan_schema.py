@@ -121,8 +121,8 @@ def test_documented_examples_are_valid() -> None:
 
 
 def test_bundled_plan_files_are_valid_for_their_scene() -> None:
-    from robot_llm.envs.scene import bundled_scenes, load_scene
     from robot_llm.execution.plans import check_plan_ids, load_plan
+    from robot_llm.tabletop.scene import bundled_scenes, load_scene
 
     folder = resources.files("robot_llm.sim_assets").joinpath("plans")
     demo = Path(str(folder.joinpath("demo.json")))

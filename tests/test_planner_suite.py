@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from robot_llm.envs.scene import load_yaml, parse_scene
 from robot_llm.planning.suite import (
     Case,
     SuiteReport,
@@ -16,6 +15,7 @@ from robot_llm.planning.suite import (
     load_scenes,
     suite_files,
 )
+from robot_llm.tabletop.scene import load_yaml, parse_scene
 from robot_llm.types import Plan, plan_result_from_dict
 
 # Every kind of command the rule planner must handle, with the fewest cases each must have.

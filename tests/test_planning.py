@@ -205,7 +205,7 @@ def test_missing_policy_file() -> None:
 
 
 def test_default_policy_matches_the_world_workspace() -> None:
-    from robot_llm.envs.scene import WORKSPACE
+    from robot_llm.tabletop.scene import WORKSPACE
 
     limits = SafetyPolicy.default().limits
     assert (limits.x, limits.y) == (WORKSPACE.x, WORKSPACE.y)
@@ -288,7 +288,7 @@ def test_zone_targets_use_in_and_blocks_use_on() -> None:
 
 
 def test_region_pushes_take_the_shortest_way_into_the_region() -> None:
-    from robot_llm.envs.predicates import REGIONS
+    from robot_llm.tabletop.predicates import REGIONS
 
     green = MAIN.get("green_block").position
     for region, phrase in (
@@ -373,7 +373,7 @@ def test_color_words_map_to_the_palette(word: str, color: str) -> None:
 def test_color_lexicon_is_the_css_list_plus_the_palette() -> None:
     import webcolors
 
-    from robot_llm.envs.palette import COLORS
+    from robot_llm.tabletop.palette import COLORS
 
     lex = color_lexicon()
     assert set(webcolors.names("css3")) <= set(lex) and set(COLORS) <= set(lex)

@@ -12,10 +12,11 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_llm.envs.geometry import BOWL_FLOOR, TRAY_FLOOR, ZONE_THICKNESS
-from robot_llm.envs.palette import BLOCK_EDGE
-from robot_llm.envs.predicates import bottom, in_bowl, in_tray, in_zone, on_block, top
-from robot_llm.envs.scene import (
+from robot_llm.envs.world import TabletopWorld
+from robot_llm.tabletop.geometry import BOWL_FLOOR, TRAY_FLOOR, ZONE_THICKNESS
+from robot_llm.tabletop.palette import BLOCK_EDGE
+from robot_llm.tabletop.predicates import bottom, in_bowl, in_tray, in_zone, on_block, top
+from robot_llm.tabletop.scene import (
     ObjectSpec,
     SceneError,
     SceneSpec,
@@ -25,7 +26,6 @@ from robot_llm.envs.scene import (
     save_scene,
     with_positions,
 )
-from robot_llm.envs.world import TabletopWorld
 
 WriteFile = Callable[[str, "str | bytes"], Path]
 

@@ -16,7 +16,6 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_llm.envs.predicates import in_bowl, in_tray, in_zone, on_block, on_table, upright
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.perception import TruthPerceiver
 from robot_llm.policies.base import Command, EECommand, HoldCommand, Observation
@@ -24,8 +23,9 @@ from robot_llm.policies.motion import MotionLimits, line, trapezoid
 from robot_llm.policies.placement import PlaceError, free_spot, resolve_place
 from robot_llm.policies.runner import run_skill
 from robot_llm.policies.scripted import SKILLS, make_skill
-from robot_llm.robots.base import Applied
+from robot_llm.robots.base import Applied, Robot
 from robot_llm.robots.sim import SimRobot
+from robot_llm.tabletop.predicates import in_bowl, in_tray, in_zone, on_block, on_table, upright
 from robot_llm.types import SKILLS as SCHEMA_SKILLS
 from robot_llm.types import Scene, SceneObject, Subgoal
 
@@ -379,8 +379,10 @@ def test_sim_robot_clips_workspace_and_speed_and_reports_it(rig: Rig) -> None:
 
 def test_stop_latches_a_hold_and_skills_end(rig: Rig) -> None:
     robot = rig.robot
+    assert isinstance(robot, Robot) and not robot.stopped
     assert rig.run("move_to", pose=(0.45, 0.0, 0.25)).success
     robot.stop()
+    assert robot.stopped
     before = np.asarray(robot.state().ee_position)
     result = rig.run("move_to", pose=(0.6, 0.2, 0.15))
     assert not result.success and result.reason == "robot is holding"
@@ -388,7 +390,21 @@ def test_stop_latches_a_hold_and_skills_end(rig: Rig) -> None:
         assert robot.command_ee(np.array([0.6, 0.2, 0.15]), 0.0, 1.0).mode == "holding"
     assert np.linalg.norm(np.asarray(robot.state().ee_position) - before) < 0.003
     robot.resume()
+    assert not robot.stopped
     assert rig.run("move_to", pose=(0.6, 0.2, 0.15)).success
+
+
+def test_the_robot_protocol_holds_what_callers_use() -> None:
+    """stop, resume, stopped and close are part of the protocol: callers never look them up."""
+    members = {"stop", "resume", "stopped", "close", "state", "capture", "command_ee", "hold"}
+    assert members <= set(dir(Robot))
+
+    class NoClose:  # everything a robot needs but close()
+        info = state = capture = command_ee = command_joints = hold = stop = resume = print
+        ee_target = print
+        stopped = False
+
+    assert not isinstance(NoClose(), Robot)
 
 
 def test_run_skill_gives_up_after_max_steps(rig: Rig) -> None:

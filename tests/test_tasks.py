@@ -13,10 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from robot_llm.envs.geometry import height, rest_height
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import REGIONS
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
 from robot_llm.envs.tasks import TASKS, make_task
 from robot_llm.envs.tasks.base import (
     INSTRUCTION_CHARSET,
@@ -27,6 +23,10 @@ from robot_llm.envs.tasks.base import (
     container,
 )
 from robot_llm.envs.tasks.chain import Chain
+from robot_llm.tabletop.geometry import height, rest_height
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import REGIONS
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 FAMILIES = (
     "PickPlace",

@@ -11,11 +11,11 @@ import pybullet as p
 import pytest
 
 from robot_llm.envs.arm import Arm
-from robot_llm.envs.geometry import BOWL_HEIGHT, TRAY_HEIGHT
-from robot_llm.envs.predicates import bottom, in_bowl, in_tray, upright
 from robot_llm.envs.robots import PANDA, ROBOTS, get_robot
-from robot_llm.envs.scene import SceneSpec, parse_scene
 from robot_llm.envs.world import PHYSICS_HZ, TabletopWorld
+from robot_llm.tabletop.geometry import BOWL_HEIGHT, TRAY_HEIGHT
+from robot_llm.tabletop.predicates import bottom, in_bowl, in_tray, upright
+from robot_llm.tabletop.scene import SceneSpec, parse_scene
 
 MakeWorld = Callable[..., TabletopWorld]
 
@@ -297,10 +297,10 @@ def test_bowl_wall_is_closed_all_around_and_leans_outward() -> None:
 
     import pybullet as p
 
-    from robot_llm.envs.geometry import BOWL_FLARE, BOWL_HEIGHT, BOWL_WALL
-    from robot_llm.envs.palette import BOWL_RADIUS
-    from robot_llm.envs.scene import parse_scene
     from robot_llm.envs.world import TabletopWorld
+    from robot_llm.tabletop.geometry import BOWL_FLARE, BOWL_HEIGHT, BOWL_WALL
+    from robot_llm.tabletop.palette import BOWL_RADIUS
+    from robot_llm.tabletop.scene import parse_scene
 
     world = TabletopWorld()
     try:

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.palette import COLORS
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.palette import COLORS
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 # Characters an instruction may contain (the env's `spaces.Text` charset).
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + " ,.;:'!?-()"
@@ -118,7 +118,7 @@ def describe(spec: ObjectSpec, with_size: bool = False) -> str:
 
 def place_on(obj_id: str, support: ObjectState) -> dict[str, Any]:
     """Oracle op: put `obj_id` centered on or in `support` (a block, bowl, zone or tray)."""
-    from robot_llm.envs.predicates import support_height
+    from robot_llm.tabletop.predicates import support_height
 
     x, y, _ = support.position.tolist()
     return {

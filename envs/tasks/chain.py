@@ -15,9 +15,6 @@ from typing import Any, Final
 
 import numpy as np
 
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.predicates import REGIONS, holds
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
 from robot_llm.envs.tasks.base import (
     Episode,
     States,
@@ -37,6 +34,9 @@ from robot_llm.envs.tasks.common import (
     region_push_target,
 )
 from robot_llm.envs.tasks.push import MIN_PUSH
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.predicates import REGIONS, holds
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 N_SUBTASKS: Final = 5
 SAMPLE_TRIES: Final = 20

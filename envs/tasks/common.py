@@ -1,8 +1,7 @@
-"""Helpers shared by task families: slots in containers, push targets, path checks, phrasing.
+"""Helpers shared by task families: placing into slots, push targets, path checks, phrasing.
 
-Slots spread several blocks over a bowl, zone or tray so they do not land on each other, and
-say how the hand should turn (`hand_yaw`) so the opening fingers miss the blocks already there.
-Push helpers decide where a push ends and whether its path is free of other objects.
+Slots (`robot_llm.tabletop.slots`) spread several blocks over a bowl, zone or tray. Push helpers
+decide where a push ends and whether its path is free of other objects.
 """
 
 from __future__ import annotations
@@ -11,17 +10,12 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from robot_llm.envs.geometry import half_extents_xy, height
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import REGIONS, support_height
-from robot_llm.envs.scene import ObjectSpec
+from robot_llm.tabletop.geometry import half_extents_xy, height
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import REGIONS, support_height
+from robot_llm.tabletop.scene import ObjectSpec
+from robot_llm.tabletop.slots import slot_offsets
 
-# Distance of each slot from a bowl's center when it holds two or three blocks, meters.
-BOWL_SLOT_RADIUS: Final = 0.032
-# Half the distance between two blocks sharing a zone, meters.
-ZONE_SLOT_OFFSET: Final = 0.03
-# Distance between neighbouring blocks in a tray's single column, meters.
-TRAY_SLOT_SPACING: Final = 0.055
 # A pushed block aims this far inside its goal region's border, meters.
 PUSH_MARGIN: Final = 0.04
 # Gap left between a pushed block and the block it is pushed next to, meters.
@@ -60,27 +54,6 @@ def with_article(phrase: str) -> str:
 def _rotate(dx: float, dy: float, yaw: float) -> tuple[float, float]:
     c, s = math.cos(yaw), math.sin(yaw)
     return (c * dx - s * dy, s * dx + c * dy)
-
-
-def slot_offsets(kind: str, n: int) -> list[tuple[float, float, float | None]]:
-    """Where n blocks go in a container of this kind: (x, y, hand_yaw) in its own frame.
-
-    A line of blocks along direction angle a needs the fingers to open across it: the Oracle's
-    fingers open along (-sin, cos) of the hand yaw, so hand_yaw = a. None: any hand yaw.
-    """
-    if n <= 1:
-        return [(0.0, 0.0, None)]
-    if kind == "bowl":
-        angles = [2 * math.pi * i / n for i in range(n)]
-        return [(BOWL_SLOT_RADIUS * math.cos(a), BOWL_SLOT_RADIUS * math.sin(a), a) for a in angles]
-    if kind == "zone":
-        if n > 2:
-            raise ValueError(f"a zone holds at most 2 blocks side by side, not {n}")
-        return [(-ZONE_SLOT_OFFSET, 0.0, 0.0), (ZONE_SLOT_OFFSET, 0.0, 0.0)]
-    if kind == "tray":
-        # One column along the tray's long (local y) axis; fingers open across the tray.
-        return [(0.0, (i - (n - 1) / 2) * TRAY_SLOT_SPACING, math.pi / 2) for i in range(n)]
-    raise ValueError(f"no slots in a {kind}")
 
 
 def place_in_slot(obj_id: str, container: ObjectState, slot: int, n_slots: int) -> dict[str, Any]:

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.envs.geometry import height
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import in_zone, on_block, support_height, top
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
 from robot_llm.envs.tasks.base import Episode, States, Task, choose, container, pick_colors
 from robot_llm.envs.tasks.common import place_at
+from robot_llm.tabletop.geometry import height
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import in_zone, on_block, support_height, top
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 TEMPLATES = (
     "move the tower from the {src} zone to the {dst} zone, one block at a time, never putting "

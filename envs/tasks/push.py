@@ -11,10 +11,6 @@ from typing import Any, Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import height
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.predicates import NEXT_TO_GAP, REGIONS, holds, horizontal_distance
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
 from robot_llm.envs.tasks.base import Episode, States, Task, block, choose, pick_colors
 from robot_llm.envs.tasks.common import (
     REGION_PHRASES,
@@ -23,6 +19,10 @@ from robot_llm.envs.tasks.common import (
     region_distance,
     region_push_target,
 )
+from robot_llm.tabletop.geometry import height
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.predicates import NEXT_TO_GAP, REGIONS, holds, horizontal_distance
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 REGION_TEMPLATES = (
     "push the {obj} to the {place}",

@@ -6,9 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.predicates import in_bowl
-from robot_llm.envs.scene import SceneSpec
 from robot_llm.envs.tasks.base import (
     Episode,
     States,
@@ -20,6 +17,9 @@ from robot_llm.envs.tasks.base import (
     pick_colors,
 )
 from robot_llm.envs.tasks.common import place_in_slot, with_article
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.predicates import in_bowl
+from robot_llm.tabletop.scene import SceneSpec
 
 TEMPLATES = (
     "put the {color} {blocks} in {a_bowl}",

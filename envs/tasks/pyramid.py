@@ -13,10 +13,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import height
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import (
+from robot_llm.envs.tasks.base import Episode, States, Task, block, choose, fraction, pick_colors
+from robot_llm.envs.tasks.common import place_at
+from robot_llm.tabletop.geometry import height
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import (
     PLACE_TOLERANCE,
     REST_TOLERANCE,
     bottom,
@@ -26,9 +28,7 @@ from robot_llm.envs.predicates import (
     top,
     upright,
 )
-from robot_llm.envs.scene import ObjectSpec, SceneSpec
-from robot_llm.envs.tasks.base import Episode, States, Task, block, choose, fraction, pick_colors
-from robot_llm.envs.tasks.common import place_at
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 TEMPLATES = (
     "build a pyramid: {b0}, {b1} and {b2} on the bottom, {m0} and {m1} in the middle, {t} on top",

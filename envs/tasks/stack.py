@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.envs.geometry import height
-from robot_llm.envs.layout import place_objects
-from robot_llm.envs.predicates import on_block, on_table, top
-from robot_llm.envs.scene import SceneSpec
 from robot_llm.envs.tasks.base import Episode, States, Task, block, choose, fraction, pick_colors
 from robot_llm.envs.tasks.common import join_words, place_at
+from robot_llm.tabletop.geometry import height
+from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.predicates import on_block, on_table, top
+from robot_llm.tabletop.scene import SceneSpec
 
 
 def _bottom_up(colors: list[str]) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from robot_llm.errors import Fault
+
 Job = Callable[..., Any]
 WARM_MODULES = (
     "robot_llm.session",
@@ -27,7 +29,7 @@ WARM_MODULES = (
 )
 
 
-class BackendError(RuntimeError):
+class BackendError(Fault):
     """A backend cannot start (Ray missing or unreachable) or lost its workers."""
 
 

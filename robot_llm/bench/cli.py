@@ -20,11 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from robot_llm.cli_language import add_perception_argument
+from robot_llm.errors import BAD_INPUT, FAILED, INTERRUPTED, OK, PATH_ERRORS, InputError, first_line
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 DESCRIPTION = (
     "Run a suite's episodes (camera, perception, planner, executor) in parallel workers or on "
     "Ray, resumably, and write tables, plots and failure videos (docs/bench.md)."
@@ -79,14 +76,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _bench(args)
     except BackendError as err:
         print(f"robot-llm bench: error: {err}", file=sys.stderr)
-        return EXIT_FAILED
-    except (ValueError, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"robot-llm bench: error: {first}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return FAILED
+    except (InputError, *PATH_ERRORS) as err:
+        print(f"robot-llm bench: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         print("robot-llm bench: interrupted; run the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return INTERRUPTED
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -100,23 +96,23 @@ def _bench(args: argparse.Namespace) -> int:
             json.dumps(result) if args.json else compare_markdown(result),
             end="\n" if args.json else "",
         )
-        return EXIT_OK
+        return OK
     if args.report_only:
         if not args.out:
-            raise ValueError("--report-only needs --out DIR (a run folder)")
+            raise InputError("--report-only needs --out DIR (a run folder)")
         from robot_llm.bench.report import write_report
 
         return _print_summary(write_report(Path(args.out)), Path(args.out), args.json)
     if not args.suite:
-        raise ValueError("name a suite: --suite quick|standard|generalization|FILE (see --list)")
+        raise InputError("name a suite: --suite quick|standard|generalization|FILE (see --list)")
     for name in ("episodes", "workers"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            raise ValueError(f"--{name} must be at least 1, got {value}")
+            raise InputError(f"--{name} must be at least 1, got {value}")
     if args.seed is not None and args.seed < 0:
-        raise ValueError(f"--seed must be at least 0, got {args.seed}")
+        raise InputError(f"--seed must be at least 0, got {args.seed}")
     if args.videos is not None and args.videos < 0:
-        raise ValueError(f"--videos must be at least 0, got {args.videos}")
+        raise InputError(f"--videos must be at least 0, got {args.videos}")
     from robot_llm.bench.episode import StackConfig
     from robot_llm.bench.policies import get_policy
     from robot_llm.bench.runner import RunRequest, run_suite
@@ -150,17 +146,17 @@ def _list(as_json: bool) -> int:
     suites = {name: load_suite(str(path)) for name, path in sorted(bundled_suites().items())}
     if as_json:
         print(json.dumps({"suites": {n: s.to_dict() for n, s in suites.items()}}))
-        return EXIT_OK
+        return OK
     for name, suite in suites.items():
         n = sum(e.episodes * len(e.splits) for e in suite.entries)
         print(f"{name:16s} about {n} episodes: {suite.description}")
-    return EXIT_OK
+    return OK
 
 
 def _print_summary(report: dict[str, Any], out: Path, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"out": str(out), **report}))
-        return EXIT_OK
+        return OK
     for f in report["families"]:
         low, high = f["ci95"]
         rate = 100 * f["success_rate"]
@@ -175,7 +171,7 @@ def _print_summary(report: dict[str, Any], out: Path, as_json: bool) -> int:
         rate = 60 * latest["episodes_run"] / latest["wall_s"]
         print(f"throughput: {rate:.2f} episodes/min on {latest['workers']} workers")
     print(f"report: {out / 'report.md'}")
-    return EXIT_OK
+    return OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

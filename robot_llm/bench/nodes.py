@@ -7,8 +7,10 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from robot_llm.errors import InputError
 
-class SuiteError(ValueError):
+
+class SuiteError(InputError):
     """A suite file or name the runner cannot use; the message is one line."""
 
 

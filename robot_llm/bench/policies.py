@@ -13,11 +13,13 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from robot_llm.errors import InputError
+
 SkillFactories = Mapping[str, Callable[[], Any]]
 PolicyFactory = Callable[[Any], SkillFactories]
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """An unknown policy name or an import path that does not resolve."""
 
 

@@ -26,6 +26,7 @@ from robot_llm.bench.episode import EpisodeSpec, StackConfig, run_episode
 from robot_llm.bench.progress import Progress
 from robot_llm.bench.splits import select_seeds
 from robot_llm.bench.suite import Suite
+from robot_llm.errors import InputError
 
 FORMAT = 1
 # Typical wall seconds of one episode per family (the quick suite, one worker). Episodes start
@@ -43,7 +44,7 @@ TYPICAL_SECONDS = {
 }
 
 
-class RunDirError(ValueError):
+class RunDirError(InputError):
     """An output folder that holds another run, or files that cannot be read; one line."""
 
 

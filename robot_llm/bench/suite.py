@@ -120,8 +120,8 @@ def load_suite(target: str) -> Suite:
 
 def parse_suite(text: str, source: str = "<suite>") -> Suite:
     """Parse and check a suite's YAML text; `source` names it in errors."""
-    from robot_llm.envs.palette import COLORS, SIZES
     from robot_llm.envs.tasks import TASKS
+    from robot_llm.tabletop.palette import COLORS, SIZES
 
     r = Reader(source)
     try:

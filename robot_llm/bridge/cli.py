@@ -20,14 +20,13 @@ import threading
 from typing import Any
 
 from robot_llm.bridge.endpoints import DEFAULT_ADDRESS
+from robot_llm.errors import BAD_INPUT, FAILED, OK, InputError, first_line
 
-EXIT_OK = 0
-EXIT_FAILED = 1
 SWITCH_INTERVAL_S = 0.0005  # let socket threads in quickly while physics runs (see serve)
 DEFAULT_REALTIME_PRIORITY = 50
 
 
-class BridgeInputError(ValueError):
+class BridgeInputError(InputError):
     """Bad command-line input for a bridge command; the message is one line."""
 
 
@@ -201,9 +200,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not held:
         why = server.control.last_error or "the driver did not answer"
         print(f"bridge stopped; the arm could not be put in hold: {why}", file=sys.stderr)
-        return EXIT_FAILED
+        return FAILED
     print("bridge stopped; the arm was put in hold", file=sys.stderr, flush=True)
-    return EXIT_OK
+    return OK
 
 
 # -- keygen ---------------------------------------------------------------------------------------
@@ -216,7 +215,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         raise BridgeInputError(str(err).splitlines()[0]) from None
     for path in written:
         print(path)
-    return EXIT_OK
+    return OK
 
 
 # -- one-shot requests ----------------------------------------------------------------------------
@@ -251,10 +250,10 @@ def cmd_request(args: argparse.Namespace) -> int:
             print(f"{action}: mode {reply.get('mode')}", file=sys.stderr)
     except (RobotError, ValueError) as err:
         print(f"robot-llm bridge {action}: {str(err).splitlines()[0]}", file=sys.stderr)
-        return EXIT_FAILED
+        return FAILED
     finally:
         link.close()
-    return EXIT_OK
+    return OK
 
 
 def _print_state(fields: dict[str, object], as_json: bool) -> None:
@@ -282,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(["bridge", *(sys.argv[1:] if argv is None else argv)])
     try:
         code: int = args.handler(args)
-    except ValueError as err:
-        print(f"robot-llm: error: {str(err).splitlines()[0]}", file=sys.stderr)
-        return 2
+    except InputError as err:
+        print(f"robot-llm: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
     return code
 
 

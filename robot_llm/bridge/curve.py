@@ -24,8 +24,10 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
+from robot_llm.errors import InputError
 
-class CurveKeyError(ValueError):
+
+class CurveKeyError(InputError):
     """A key folder that lacks a key or holds an unreadable one."""
 
 

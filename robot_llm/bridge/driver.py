@@ -23,6 +23,7 @@ from typing import Final, Protocol, runtime_checkable
 import numpy as np
 
 from robot_llm.bridge.description import RobotDescription
+from robot_llm.errors import Fault, InputError
 from robot_llm.types import CameraFrame, RobotState
 
 ENTRY_POINT_GROUP: Final = "robot_llm.drivers"
@@ -34,11 +35,11 @@ BUILTIN_DRIVERS: Final = {
 }
 
 
-class DriverError(RuntimeError):
+class DriverError(Fault):
     """A driver failed (hardware fault, lost connection, simulator error)."""
 
 
-class UnknownDriver(ValueError):
+class UnknownDriver(InputError):
     """No driver of that name is installed."""
 
 

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from robot_llm.errors import InputError
+
 CHANNELS: Final = ("rpc", "command", "state", "camera")
 DEFAULT_ADDRESS: Final = "tcp://127.0.0.1:5555"
 _TCP = re.compile(r"^tcp://(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-*]+):(?P<port>\d+)$")
 _IPC_SUFFIX: Final = {"rpc": "", "command": "-cmd", "state": "-state", "camera": "-camera"}
 
 
-class AddressError(ValueError):
+class AddressError(InputError):
     """A bridge address that cannot be used; the message says what is wrong."""
 
 

@@ -8,6 +8,7 @@ from typing import Final
 
 from robot_llm.bridge.protocol import Fields, ProtocolError
 from robot_llm.robots.base import DEFAULT_MAX_EE_SPEED, RobotLimits
+from robot_llm.tabletop.reach import REACH_MAX, REACH_MIN
 
 DEFAULT_WATCHDOG_S: Final = 0.2
 
@@ -21,8 +22,8 @@ class SafetyLimits:
     grown by this much (possible with joint commands) latches a fault.
     """
 
-    workspace_min: tuple[float, float, float] = (0.15, -0.45, 0.0)
-    workspace_max: tuple[float, float, float] = (0.80, 0.45, 0.60)
+    workspace_min: tuple[float, float, float] = REACH_MIN
+    workspace_max: tuple[float, float, float] = REACH_MAX
     max_ee_speed: float = DEFAULT_MAX_EE_SPEED  # m/s
     max_yaw_rate: float = 3.0  # rad/s
     max_joint_speed: float = 1.0  # rad/s per joint (lowered further by each joint's own limit)

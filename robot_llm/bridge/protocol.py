@@ -17,6 +17,8 @@ from typing import Final
 import msgpack
 import numpy as np
 
+from robot_llm.errors import InputError
+
 PROTOCOL_VERSION: Final = (1, 0)
 MAX_REQUEST_BYTES: Final = 64 * 1024  # RPC requests and commands; larger ones get an error reply
 MAX_FRAME_BYTES: Final = 64 * 1024 * 1024  # camera frames, as a client accepts them
@@ -31,7 +33,7 @@ Message = dict[str, object]
 LEASE_ELSEWHERE: Final = "bound to another command connection"
 
 
-class ProtocolError(ValueError):
+class ProtocolError(InputError):
     """A message that breaks the protocol; `code` names the kind, the message says where."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -35,11 +35,12 @@ from robot_llm.bridge.images import ENCODINGS
 from robot_llm.bridge.limits import SafetyLimits
 from robot_llm.bridge.rpc import RequestHandler, serve_channel
 from robot_llm.bridge.streams import CameraSettings, CameraStreamer, publish_state
+from robot_llm.errors import InputError
 
 log = logging.getLogger("robot_llm.bridge.server")
 
 
-class RealtimeError(ValueError):
+class RealtimeError(InputError):
     """The control thread could not get the real-time scheduling asked for."""
 
 

@@ -19,14 +19,15 @@ from robot_llm.bridge.description import RobotDescription
 from robot_llm.bridge.driver import DriverError
 from robot_llm.bridge.sim_physics import PhysicsProcess, Snapshot, Status, world_init
 from robot_llm.bridge.sim_render import RenderPool
-from robot_llm.envs.scene import SceneSpec, load_scene
+from robot_llm.errors import InputError
 from robot_llm.robots.kinematics import robot_chain
+from robot_llm.tabletop.scene import SceneSpec, load_scene
 from robot_llm.types import CameraFrame, RobotState
 
 log = logging.getLogger("robot_llm.bridge.server")
 
 
-class SimDriverError(ValueError):
+class SimDriverError(InputError):
     """Bad options for the sim driver (no scene, unknown task)."""
 
 

@@ -29,10 +29,10 @@ from robot_llm.bridge.worker_pipe import (
     write_message,
 )
 from robot_llm.envs.camera import CameraSpec
-from robot_llm.envs.scene import SceneSpec, Workspace, parse_scene
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.robots.base import RobotLimits
 from robot_llm.robots.sim import SimRobot
+from robot_llm.tabletop.scene import SceneSpec, Workspace, parse_scene
 from robot_llm.types import RobotState
 
 STEP_TIMEOUT_S = 10.0

@@ -208,9 +208,7 @@ class Executor:
     def resume(self) -> None:
         """Clear a stop so that the next run() may move the robot (calls robot.resume())."""
         self._stop.clear()
-        resume = getattr(self.robot, "resume", None)
-        if callable(resume):
-            resume()
+        self.robot.resume()
 
     @property
     def scene(self) -> Scene:
@@ -234,7 +232,7 @@ class Executor:
         status: Status = "done"
         reason = ""
         try:
-            if getattr(self.robot, "stopped", False):
+            if self.robot.stopped:
                 raise _StopRequested("the robot is stopped; resume it before running a plan")
             clear = self._move_to_view(run)
             self._timed_perceive(run, reference_scene, clear_view=clear)

@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from robot_llm.errors import InputError
 from robot_llm.execution.events import describe
 from robot_llm.execution.verify import referenced_ids
 from robot_llm.types import Plan, SchemaError, plan_result_from_dict
 
 
-class PlanError(ValueError):
+class PlanError(InputError):
     """A plan file cannot be used; the message is one line naming the file and the problem."""
 
 

@@ -1,7 +1,7 @@
 """Verification: did a subgoal have its effect, and does the scene still match the plan?
 
 Perceived objects are turned into the simulator's `ObjectState` so that the same predicates that
-decide every task's success (`robot_llm.envs.predicates`) decide here too: there is one meaning
+decide every task's success (`robot_llm.tabletop.predicates`) decide here too: there is one meaning
 of "in the bowl" or "on the block". Perception reports upright objects (a yaw, no tilt).
 """
 
@@ -14,9 +14,11 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import half_extents_xy
-from robot_llm.envs.object_state import ObjectState
-from robot_llm.envs.predicates import (
+# What push directions and the default push distance mean, as the push skill defines them.
+from robot_llm.policies.manipulation import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
+from robot_llm.tabletop.geometry import half_extents_xy
+from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.predicates import (
     at_point,
     bottom,
     bridges,
@@ -24,10 +26,7 @@ from robot_llm.envs.predicates import (
     placed_in,
     top,
 )
-from robot_llm.envs.scene import ObjectSpec
-
-# What push directions and the default push distance mean, as the push skill defines them.
-from robot_llm.policies.manipulation import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
+from robot_llm.tabletop.scene import ObjectSpec
 from robot_llm.types import RobotState, Scene, SceneObject, Subgoal
 
 # A closed gripper holds an object when its width is between this fraction of the object's

@@ -12,14 +12,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from robot_llm.errors import BAD_INPUT, InputError, first_line
 from robot_llm.launcher.spec import (
     LaunchFileError,
     bundled_launch_files,
     find_launch_file,
     load_launch_file,
 )
-
-EXIT_BAD_INPUT = 2
 
 
 def add_launch_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -119,9 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return cmd_launch(args)
-    except ValueError as err:
-        print(f"robot-llm launch: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except InputError as err:
+        print(f"robot-llm launch: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
 
 
 if __name__ == "__main__":

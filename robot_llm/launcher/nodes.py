@@ -14,11 +14,13 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from robot_llm.errors import InputError
+
 _REF = re.compile(r"\$\$|\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class LaunchFileError(ValueError):
+class LaunchFileError(InputError):
     """A launch file, launch name or `--set` the launcher cannot use; the message is one line."""
 
 

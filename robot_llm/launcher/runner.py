@@ -20,6 +20,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TextIO
 
+from robot_llm.errors import FAILED, OK
 from robot_llm.launcher.model import LaunchSpec
 from robot_llm.launcher.output import Output, pump
 from robot_llm.launcher.procs import (
@@ -30,8 +31,6 @@ from robot_llm.launcher.procs import (
     stdin_is_terminal,
 )
 
-EXIT_OK = 0
-EXIT_FAILED = 1
 TICK = 0.05  # seconds between checks of the children
 HOLD = "shutdown"  # the output label of the shutdown command
 
@@ -51,7 +50,7 @@ class Launcher:
         self.wake = threading.Event()
         self.started: list[Child] = []  # in first-start order; stopped in reverse
         self.reason: str | None = None
-        self.exit_code = EXIT_OK
+        self.exit_code = OK
         self.signal_name: str | None = None
         self.hurry = False  # a second signal: no grace periods
 
@@ -83,7 +82,7 @@ class Launcher:
     def _supervise(self) -> None:
         while self.reason is None:
             if self.signal_name is not None:
-                self._finish(EXIT_OK, f"{self.signal_name} received")
+                self._finish(OK, f"{self.signal_name} received")
                 break
             now = time.monotonic()
             for child in self.children:
@@ -92,7 +91,7 @@ class Launcher:
                     break
             else:
                 if all(c.state == "done" for c in self.children):
-                    self._finish(EXIT_OK, "every process has ended")
+                    self._finish(OK, "every process has ended")
             self.wake.wait(TICK)
             self.wake.clear()
 
@@ -127,7 +126,7 @@ class Launcher:
             )
         except OSError as err:
             child.state = "done"
-            self._finish(EXIT_FAILED, f"{spec.name}: cannot start {spec.argv[0]}: {err}")
+            self._finish(FAILED, f"{spec.name}: cannot start {spec.argv[0]}: {err}")
             return
         child.popen, child.state, child.started_at, child.reaped = popen, "starting", now, False
         if child not in self.started:
@@ -172,7 +171,7 @@ class Launcher:
             self._ready(child, now)
         elif elapsed > ready.timeout:
             waited = f"waited {ready.timeout:g} s for {ready.describe()}"
-            self._finish(EXIT_FAILED, f"{child.spec.name} was not ready in time ({waited})")
+            self._finish(FAILED, f"{child.spec.name} was not ready in time ({waited})")
 
     def _ready(self, child: Child, now: float) -> None:
         child.state = "ready"
@@ -209,7 +208,7 @@ class Launcher:
         child.state = "done"
         if needed:
             ok = code == 0 and child.was_ready
-            self._finish(EXIT_OK if ok else EXIT_FAILED, reason)
+            self._finish(OK if ok else FAILED, reason)
         else:
             self.note(reason)
 
@@ -219,7 +218,7 @@ class Launcher:
         self._hold()
         for child in reversed(self.started):
             self._stop(child)
-        status = "stopped" if self.exit_code == EXIT_OK else f"stopped, exit code {self.exit_code}"
+        status = "stopped" if self.exit_code == OK else f"stopped, exit code {self.exit_code}"
         self.note(status)
 
     def _hold(self) -> None:

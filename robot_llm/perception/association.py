@@ -13,10 +13,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from robot_llm.envs.geometry import footprint, height, rest_height
-from robot_llm.envs.scene import SceneSpec
 from robot_llm.perception.naming import object_id
 from robot_llm.perception.truth import folded_yaw
+from robot_llm.tabletop.geometry import footprint, height, rest_height
+from robot_llm.tabletop.scene import SceneSpec
 from robot_llm.types import Scene, SceneObject
 
 DEFAULT_GATE = 0.08  # meters: farther apart than this, two objects are not the same one

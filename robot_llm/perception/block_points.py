@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE
 from robot_llm.perception.blocks import block_rect
 from robot_llm.perception.detection import ColorRegion, Detection
+from robot_llm.tabletop.palette import BLOCK_EDGE
 
 MIN_SIDE_Z = 0.004  # lower pixels belong to the table, zones or container floors
 EXPLAIN_MARGIN = 0.004

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE
 from robot_llm.perception.detection import Detection, confidence_from
 from robot_llm.perception.faces import EDGE_GROW, Face
 from robot_llm.perception.shapes import Rect, min_area_rect, sides, square_footprint, square_yaw
 from robot_llm.perception.supports import SUPPORT_TOLERANCE, Supports
+from robot_llm.tabletop.palette import BLOCK_EDGE
 
 SIZE_TOLERANCE = 0.0075  # a measured edge this close to a size class's edge is that class
 SPLIT_TOLERANCE = 0.012  # mean side error of the squares a face is split into

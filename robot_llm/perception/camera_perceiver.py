@@ -14,8 +14,6 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from robot_llm.envs.palette import PALETTE
-from robot_llm.envs.scene import WORKSPACE
 from robot_llm.perception.block_points import ColorPoints
 from robot_llm.perception.blocks import (
     block_detection,
@@ -33,6 +31,8 @@ from robot_llm.perception.pixels import PixelMaps, camera_rays, pixel_maps
 from robot_llm.perception.quantiles import median
 from robot_llm.perception.stacks import leftover_blocks, resolve_stacks
 from robot_llm.perception.supports import Supports
+from robot_llm.tabletop.palette import PALETTE
+from robot_llm.tabletop.scene import WORKSPACE
 from robot_llm.types import CameraFrame, Scene
 
 MIN_COLOR_PIXELS = 20

@@ -17,17 +17,6 @@ import math
 import cv2
 import numpy as np
 
-from robot_llm.envs.geometry import (
-    BOWL_FLOOR,
-    BOWL_HEIGHT,
-    BOWL_WALL,
-    TRAY_FLOOR,
-    TRAY_HEIGHT,
-    TRAY_WALL,
-    ZONE_THICKNESS,
-    bowl_rim_radius,
-)
-from robot_llm.envs.palette import BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
 from robot_llm.perception.detection import ColorRegion, Detection, confidence_from
 from robot_llm.perception.quantiles import median
 from robot_llm.perception.shapes import (
@@ -44,6 +33,17 @@ from robot_llm.perception.shapes import (
     square_footprint,
     square_yaw,
 )
+from robot_llm.tabletop.geometry import (
+    BOWL_FLOOR,
+    BOWL_HEIGHT,
+    BOWL_WALL,
+    TRAY_FLOOR,
+    TRAY_HEIGHT,
+    TRAY_WALL,
+    ZONE_THICKNESS,
+    bowl_rim_radius,
+)
+from robot_llm.tabletop.palette import BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
 
 ZONE_MAX_Z = 0.0045  # a zone's top is 2 mm up; container floors 6-8 mm
 GROUND_MAX_Z = 0.0115  # highest container floor (a bowl on a zone) plus margin

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE
 from robot_llm.perception.quantiles import median, spread
 from robot_llm.perception.supports import SUPPORT_TOLERANCE, Supports
+from robot_llm.tabletop.palette import BLOCK_EDGE
 
 MIN_SIDE_POINTS = 10
 ON_FACE = 0.003  # a side pixel this close to a camera-facing face lies on it, meters

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE
 from robot_llm.perception.block_points import EXPLAIN_MARGIN, ColorPoints
 from robot_llm.perception.blocks import Square, block_detection
 from robot_llm.perception.detection import Detection
@@ -19,6 +18,7 @@ from robot_llm.perception.quantiles import median, quantile
 from robot_llm.perception.shapes import min_area_rect, sides
 from robot_llm.perception.side_fit import Fit, fit_partly_seen
 from robot_llm.perception.supports import SUPPORT_TOLERANCE, Supports
+from robot_llm.tabletop.palette import BLOCK_EDGE
 
 COLUMN_RADIUS = 0.06  # pixels of a supporting block lie this close to the block it holds
 MIN_EVIDENCE = 12  # pixels of one color under a floating block

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from robot_llm.envs.geometry import footprint
-from robot_llm.envs.object_state import ObjectState
 from robot_llm.perception.shapes import yaw_mod
+from robot_llm.tabletop.geometry import footprint
+from robot_llm.tabletop.object_state import ObjectState
 from robot_llm.types import CameraFrame, Scene, SceneObject
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.envs.predicates import REGIONS
 from robot_llm.planning import tasks
 from robot_llm.planning.clauses import (
     ARM_WORDS,
@@ -33,6 +32,7 @@ from robot_llm.planning.lexicon import (
 from robot_llm.planning.refs import parse_np
 from robot_llm.planning.session import ClauseInfo, clarify, refuse
 from robot_llm.planning.text import Amount, take_distance, take_point
+from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.types import Subgoal
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from robot_llm.errors import InputError
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, Subgoal
 
 
@@ -32,7 +33,7 @@ class Planner(Protocol):
     def plan(self, command: str, scene: Scene, history: History) -> PlanResult: ...
 
 
-class PlannerError(ValueError):
+class PlannerError(InputError):
     """A planner backend cannot be built or used (unknown name, bad options, missing model)."""
 
 

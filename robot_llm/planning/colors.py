@@ -26,7 +26,7 @@ from typing import Final
 
 import webcolors
 
-from robot_llm.envs.palette import COLORS, PALETTE
+from robot_llm.tabletop.palette import COLORS, PALETTE
 
 # Hue bands in degrees [start, end) -> palette color; red wraps around 0.
 _HUE_BANDS: Final = (

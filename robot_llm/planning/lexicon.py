@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from robot_llm.envs.predicates import REGIONS
+from robot_llm.tabletop.predicates import REGIONS
 
 BLOCK, BOWL, ZONE, TRAY = "block", "bowl", "zone", "tray"
 ALL_KINDS: Final = frozenset({BLOCK, BOWL, ZONE, TRAY})

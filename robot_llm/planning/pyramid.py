@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import height
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.lexicon import BLOCK, SIZE_ORDER, SIZE_WORDS
 from robot_llm.planning.refs import parse_np
 from robot_llm.planning.session import cap, clarify, refuse
 from robot_llm.planning.world import CLEARANCE, World
+from robot_llm.tabletop.geometry import height
 from robot_llm.types import Subgoal
 
 if TYPE_CHECKING:

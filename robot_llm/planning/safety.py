@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from robot_llm.errors import InputError
 from robot_llm.planning.lexicon import DIRECTION_VECTORS
 from robot_llm.types import DIRECTIONS, SKILLS, Clarify, Plan, PlanResult, Refuse, Scene
 
@@ -36,7 +37,7 @@ _SPEED: Final = re.compile(
 )
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """A safety policy file is invalid; the message names the file and the field."""
 
 

@@ -42,18 +42,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from robot_llm.envs.geometry import height, rest_height
-from robot_llm.envs.predicates import REGIONS
-from robot_llm.envs.scene import load_yaml
+from robot_llm.errors import InputError
 from robot_llm.planning.base import History, Planner, get_planner, plan_command
 from robot_llm.planning.safety import SafetyGate
+from robot_llm.tabletop.geometry import height, rest_height
+from robot_llm.tabletop.predicates import REGIONS
+from robot_llm.tabletop.scene import load_yaml
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, SceneObject, Subgoal
 
 POSITION_TOLERANCE: Final = 0.005
 SCENES_FILE: Final = "scenes.yaml"
 
 
-class SuiteError(ValueError):
+class SuiteError(InputError):
     """A suite file is malformed; the message names the file and the case."""
 
 

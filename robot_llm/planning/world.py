@@ -15,10 +15,10 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import bowl_rim_radius, half_extents_xy, height, rest_height
-from robot_llm.envs.palette import TRAY_INNER, ZONE_SIDE
-from robot_llm.envs.scene import WORKSPACE, Workspace
 from robot_llm.planning.lexicon import BLOCK, BOWL, TRAY, ZONE
+from robot_llm.tabletop.geometry import bowl_rim_radius, half_extents_xy, height, rest_height
+from robot_llm.tabletop.palette import TRAY_INNER, ZONE_SIDE
+from robot_llm.tabletop.scene import WORKSPACE, Workspace
 from robot_llm.types import Scene
 
 SUPPORT_TOLERANCE: Final = 0.015  # meters between a bottom face and the surface below it

@@ -11,6 +11,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from robot_llm.errors import Fault
+from robot_llm.tabletop.reach import REACH_MAX, REACH_MIN
 from robot_llm.types import CameraFrame, RobotState
 
 DEFAULT_MAX_EE_SPEED = 0.25  # m/s
@@ -20,8 +22,8 @@ DEFAULT_MAX_EE_SPEED = 0.25  # m/s
 class RobotLimits:
     """Limits a robot enforces on every command, whatever the caller sends."""
 
-    workspace_min: tuple[float, float, float] = (0.15, -0.45, 0.0)
-    workspace_max: tuple[float, float, float] = (0.80, 0.45, 0.60)
+    workspace_min: tuple[float, float, float] = REACH_MIN
+    workspace_max: tuple[float, float, float] = REACH_MAX
     max_ee_speed: float = DEFAULT_MAX_EE_SPEED  # m/s
     max_yaw_rate: float = 3.0  # rad/s
     max_joint_speed: float = 1.0  # rad/s per joint for joint-position commands
@@ -53,7 +55,7 @@ class Applied:
     mode: str = "ok"
 
 
-class RobotError(RuntimeError):
+class RobotError(Fault):
     """The robot refused or could not carry out a command (e-stop, fault, lost link)."""
 
 
@@ -86,7 +88,21 @@ class Robot(Protocol):
         ...
 
     def stop(self) -> None:
-        """Halt now: hold position, safe to call from another thread."""
+        """Halt now and latch it: hold position, safe to call from another thread; commands
+        only hold until `resume()`."""
+        ...
+
+    def resume(self) -> None:
+        """Clear a latched stop, so that commands move the arm again."""
+        ...
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a stop is latched (by `stop()`, or on the robot's side: an e-stop, a fault)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the robot holds (a connection, control of the arm); the arm holds."""
         ...
 
     def ee_target(self) -> tuple[np.ndarray, float]:

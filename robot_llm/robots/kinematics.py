@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_llm.errors import InputError
+
 MOVABLE = ("revolute", "continuous", "prismatic")
 
 
-class KinematicsError(ValueError):
+class KinematicsError(InputError):
     """A URDF that does not describe the asked chain (missing link or joint, bad numbers)."""
 
 

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from robot_llm.envs.rotations import tool_orientation, tool_yaw
 from robot_llm.envs.world import PHYSICS_HZ, TabletopWorld
 from robot_llm.robots.base import Applied, RobotInfo, RobotLimits
+from robot_llm.tabletop.rotations import tool_orientation, tool_yaw
 from robot_llm.types import CameraFrame, RobotState
 
 
@@ -203,6 +203,9 @@ class SimRobot:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    def close(self) -> None:
+        """Nothing to release: the world belongs to whoever built it and closes with it."""
 
     # -- internals ------------------------------------------------------------------------------
     def _advance(self) -> None:

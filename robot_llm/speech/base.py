@@ -14,16 +14,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from robot_llm.errors import Fault, InputError
 from robot_llm.types import Scene
 
 SAMPLE_RATE = 16000
 
 
-class SpeechError(RuntimeError):
+class SpeechError(Fault):
     """Speech input cannot be used: unknown backend, missing model, unreadable audio."""
 
 
-class SpeechInputError(SpeechError, ValueError):
+class SpeechInputError(SpeechError, InputError):
     """Bad input from the user (a missing or non-audio file, a missing model path): one line."""
 
 

@@ -24,12 +24,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from robot_llm.cli_language import add_perception_argument, add_planner_arguments
+from robot_llm.errors import (
+    BAD_INPUT,
+    FAILED,
+    INTERRUPTED,
+    PATH_ERRORS,
+    REPEAT,
+    InputError,
+    first_line,
+)
 from robot_llm.speech.base import SpeechError, SpeechInputError
 from robot_llm.speech.listen import MIN_CONFIDENCE, REPEAT_QUESTION
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_REPEAT = 3
 
 
 def add_listen_arguments(p: argparse.ArgumentParser) -> None:
@@ -77,7 +82,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         raise
     except SpeechError as err:  # a backend failed on good input: one line, not a traceback
         print(f"robot-llm: error: {err}", file=sys.stderr)
-        return EXIT_FAILED
+        return FAILED
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -120,9 +125,9 @@ def _listen(args: argparse.Namespace) -> int:
         elif line:
             print(line)
     if heard.status == "no_speech":
-        return EXIT_BAD_INPUT
+        return BAD_INPUT
     if heard.status == "repeat":
-        return EXIT_REPEAT
+        return REPEAT
     return 0 if out["status"] == "heard" else exit_code(out["status"])
 
 
@@ -163,10 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     try:
         return cmd_listen(args)
-    except (SpeechError, ValueError, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"robot-llm: error: {first}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (InputError, *PATH_ERRORS) as err:
+        print(f"robot-llm: error: {first_line(err)}", file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         print("robot-llm: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED

@@ -18,6 +18,7 @@ import os
 from collections import Counter
 from typing import Any, Final
 
+from robot_llm.errors import Fault
 from robot_llm.planning.base import History, PlannerError
 from robot_llm.planning.llm import prompt
 from robot_llm.planning.llm.grounding import (
@@ -34,7 +35,7 @@ ATTEMPTS: Final = 2  # the first answer and one correction
 MAX_MESSAGE: Final = 200
 
 
-class BackendError(RuntimeError):
+class BackendError(Fault):
     """The model cannot answer (not loadable, unreachable, timed out); the message is one line."""
 
 

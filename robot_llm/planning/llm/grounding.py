@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from robot_llm.errors import RobotLLMError
 from robot_llm.types import (
     DIRECTIONS,
     Clarify,
@@ -28,7 +29,7 @@ MAX_TEXT: Final = 160  # characters of a question or a reason
 CONTAINERS: Final = ("bowl", "tray", "zone")
 
 
-class AnswerError(ValueError):
+class AnswerError(RobotLLMError, ValueError):
     """A model's answer is not a valid plan result for the scene; `unknown` lists bad ids."""
 
     def __init__(self, message: str, unknown: Sequence[str] = (), answer: str = "") -> None:

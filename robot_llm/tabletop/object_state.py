@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from robot_llm.envs.scene import ObjectSpec
+from robot_llm.tabletop.scene import ObjectSpec
 
 
 class ObjectState(NamedTuple):

@@ -8,8 +8,9 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.geometry import footprint, polygon_inside_box, polygons_overlap
-from robot_llm.envs.scene import WORKSPACE, ObjectSpec, Workspace
+from robot_llm.errors import Fault
+from robot_llm.tabletop.geometry import footprint, polygon_inside_box, polygons_overlap
+from robot_llm.tabletop.scene import WORKSPACE, ObjectSpec, Workspace
 
 # Free space kept between sampled objects so a gripper finger fits between them, meters.
 CLEARANCE: Final = 0.025
@@ -17,7 +18,7 @@ CLEARANCE: Final = 0.025
 EDGE_MARGIN: Final = 0.02
 
 
-class LayoutError(RuntimeError):
+class LayoutError(Fault):
     """No collision-free layout was found for the requested objects."""
 
 

@@ -11,9 +11,7 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.envs.palette import BLOCK_EDGE, BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
-
-KINDS: Final[tuple[str, ...]] = ("block", "bowl", "zone", "tray")
+from robot_llm.tabletop.palette import BLOCK_EDGE, BOWL_RADIUS, TRAY_INNER, ZONE_SIDE
 
 ZONE_THICKNESS: Final = 0.002
 BOWL_HEIGHT: Final = 0.045
