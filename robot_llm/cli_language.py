@@ -10,12 +10,13 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from robot_llm.errors import CLARIFY, FAILED, OK, REFUSED
 from robot_llm.session import (
+    ExecutorSettings,
     Session,
     SessionInputError,
     describe,
@@ -27,9 +28,16 @@ from robot_llm.session import (
 CommandInputError = SessionInputError  # bad command-line input: one line, exit code 2
 
 
-def open_from_args(args: argparse.Namespace, **extra: Any) -> Session:
+def open_from_args(
+    args: argparse.Namespace,
+    *,
+    on_event: Callable[[str], None] | None = None,
+    video: str | None = None,
+    log: str | None = None,
+) -> Session:
+    """The session the command line asks for (scene or task, planner, policy, robot)."""
     robot = getattr(args, "robot", None)
-    session = open_session(
+    return open_session(
         scene=args.scene,
         task=args.task,
         seed=args.seed,
@@ -39,10 +47,11 @@ def open_from_args(args: argparse.Namespace, **extra: Any) -> Session:
         robot=robot,
         curve_keys=getattr(args, "curve_keys", None),
         on_link=lambda state: print(f"[link] {robot}: {state}", file=sys.stderr),
+        executor=ExecutorSettings(policy=getattr(args, "policy", "scripted")),
+        on_event=on_event,
+        video=video,
+        log=log,
     )
-    for key, value in extra.items():
-        setattr(session, key, value)
-    return session
 
 
 def wants_confirmation(args: argparse.Namespace) -> bool:
@@ -146,12 +155,23 @@ def add_planner_arguments(p: argparse.ArgumentParser) -> None:
         help="planner backend: rule (default), transformers, openai, hybrid (docs/llm-planners.md)",
     )
     p.add_argument("--model", metavar="PATH|NAME", help="the language model of the planner backend")
+    add_policy_argument(p)
     p.add_argument(
         "--planner-option",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="another planner backend option (repeatable), e.g. base_url=http://HOST:PORT/v1",
+    )
+
+
+def add_policy_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--policy",
+        default="scripted",
+        metavar="NAME",
+        help="the skills the executor runs: scripted (default), a registered policy or "
+        "module:function (docs/skills.md)",
     )
 
 

@@ -15,12 +15,26 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from robot_llm.errors import InputError
+from robot_llm.execution.budget import StepBudget
 from robot_llm.robots.base import Robot
 from robot_llm.types import Scene
 
 
 class SessionInputError(InputError):
     """Bad input for opening a session (unknown task, no scene, both a scene and a task)."""
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """How a session's executor runs plans: the skills (a policy by name, from
+    `robot_llm.policies.registry`) and the executor's limits; None keeps the executor's default
+    (docs/execution.md)."""
+
+    policy: str = "scripted"
+    max_retries: int | None = None
+    max_replans: int | None = None
+    skill_timeout: float | None = None
+    max_steps: int | None = None  # stop the executor after this many control periods
 
 
 @dataclass
@@ -43,6 +57,8 @@ class Session:
     history: Any = field(default=None)
     # Asked before a plan moves the arm (the operator confirms it); None: run without asking.
     confirm: Callable[[Any], bool] | None = None
+    settings: ExecutorSettings = field(default_factory=ExecutorSettings)
+    budget: StepBudget | None = field(default=None, init=False)  # with settings.max_steps
     _executor: Any = field(default=None, repr=False)
     _in_hand: str | None = field(default=None, repr=False)  # picked by the plans, not yet put
 
@@ -103,15 +119,33 @@ class Session:
         if self._executor is None:
             from robot_llm.execution import Executor
             from robot_llm.planning import replan_function
+            from robot_llm.policies.registry import get_policy
 
+            s = self.settings
+            robot: Any = self.robot
+            if s.max_steps is not None:
+                self.budget = robot = StepBudget(self.robot, s.max_steps)
+            limits: dict[str, Any] = {
+                key: value
+                for key, value in (
+                    ("max_retries", s.max_retries),
+                    ("max_replans", s.max_replans),
+                    ("skill_timeout", s.skill_timeout),
+                )
+                if value is not None
+            }
             self._executor = Executor(
-                self.robot,
+                robot,
                 self.perceiver,
+                skills=get_policy(s.policy)(robot),
                 log_path=self.log,
                 on_event=self._emit_event,
                 video=self.video,
                 replan=replan_function(self.planner, history=self.history),
+                **limits,
             )
+            if self.budget is not None:
+                self.budget.on_exhausted = self._executor.stop
         return self._executor
 
     def _emit_event(self, event: Any) -> None:
@@ -209,12 +243,18 @@ def open_session(
     curve_keys: str | None = None,
     on_link: Callable[[str], None] | None = None,
     planner_options: Mapping[str, Any] | None = None,
+    executor: ExecutorSettings | None = None,
+    on_event: Callable[[str], None] | None = None,
+    video: str | None = None,
+    log: str | None = None,
 ) -> Session:
     """Build the world from a scene file or a seeded task and wrap it in a Session; with
-    `robot` (a bridge address), drive that arm instead, the scene file naming its objects."""
+    `robot` (a bridge address), drive that arm instead, the scene file naming its objects.
+    `executor` picks the skills (a policy by name) and the executor's limits."""
     from robot_llm.envs.world import TabletopWorld
     from robot_llm.perception import scene_from_spec
     from robot_llm.planning import PlannerError, get_planner
+    from robot_llm.policies.registry import get_policy
     from robot_llm.robots.sim import SimRobot
     from robot_llm.tabletop.scene import load_scene
 
@@ -222,11 +262,14 @@ def open_session(
         backend = get_planner(planner, **dict(planner_options or {}))
     except PlannerError as err:
         raise SessionInputError(str(err)) from None
+    settings = executor or ExecutorSettings()
+    get_policy(settings.policy)  # an unknown policy is bad input before any world is built
+    extra: dict[str, Any] = {"on_event": on_event, "video": video, "log": log, "settings": settings}
     episode_task = None
     if scene and task:
         raise SessionInputError("give either --scene or --task, not both")
     if robot is not None:
-        return _remote_session(robot, scene, backend, perception, curve_keys, on_link)
+        return _remote_session(robot, scene, backend, perception, curve_keys, on_link, extra)
     if scene:
         spec = load_scene(scene)
         source = scene
@@ -257,7 +300,7 @@ def open_session(
         perceiver = CameraPerceiver()
     sim_robot = SimRobot(world)
     return Session(
-        world, sim_robot, perceiver, scene_from_spec(spec), backend, episode_task, source
+        world, sim_robot, perceiver, scene_from_spec(spec), backend, episode_task, source, **extra
     )
 
 
@@ -268,6 +311,7 @@ def _remote_session(
     perception: str,
     curve_keys: str | None,
     on_link: Callable[[str], None] | None,
+    extra: Mapping[str, Any],
 ) -> Session:
     """A session on an arm behind a bridge server: camera frames come over the bridge and are
     perceived here; a scene file, if given, only names the objects (their ids)."""
@@ -288,7 +332,7 @@ def _remote_session(
         robot = RemoteRobot(address, curve_keys=curve_keys, on_link=on_link)
     except RobotError as err:
         raise SessionInputError(f"cannot reach the robot at {address}: {err}") from None
-    return Session(None, robot, CameraPerceiver(), reference, planner, None, address)
+    return Session(None, robot, CameraPerceiver(), reference, planner, None, address, **extra)
 
 
 def result_fields(result: Any) -> dict[str, Any]:

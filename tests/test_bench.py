@@ -33,7 +33,6 @@ from robot_llm.bench import (
 )
 from robot_llm.bench.cli import add_bench_parser, cmd_bench, main
 from robot_llm.bench.compare import compare
-from robot_llm.bench.policies import PolicyError, get_policy
 from robot_llm.bench.progress import Progress
 from robot_llm.bench.report import write_report
 from robot_llm.bench.runner import read_rows
@@ -41,6 +40,7 @@ from robot_llm.bench.splits import select_seeds, template_index
 from robot_llm.bench.video import read_frames
 from robot_llm.envs.tasks import TASKS
 from robot_llm.envs.tasks.push import NEXT_TO_TEMPLATES, REGION_TEMPLATES
+from robot_llm.policies.registry import PolicyError, get_policy
 
 BENCH = [sys.executable, "-m", "robot_llm.bench"]
 # Two Push episodes, and one PickPlace cut off after 40 control periods: an honest failure

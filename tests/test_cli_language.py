@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +94,8 @@ def test_run_with_a_task_uses_its_instruction_and_reports_its_verdict() -> None:
         (("plan", "--task", "robot_llm/Nope-v0"), "unknown task"),
         (("plan", "--scene", SCENE), "give a command"),
         (("plan", "x"), "give a scene"),
+        (("run", "--scene", SCENE, "--policy", "nope", "x"), "unknown policy 'nope'"),
+        (("run", "--scene", SCENE, "--policy", "no_module_here:make", "x"), "cannot be imported"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(args: tuple[str, ...], needle: str) -> None:
@@ -100,3 +104,30 @@ def test_bad_input_is_one_line_with_exit_2(args: tuple[str, ...], needle: str) -
     lines = [line for line in err.splitlines() if line.startswith("robot-llm:")]
     assert len(lines) == 1 and needle in lines[0], err
     assert "Traceback" not in err
+
+
+def test_run_drives_the_skills_of_the_policy_it_is_given(tmp_path: Path) -> None:
+    """--policy module:function reaches `run` as it reaches `bench`: its skills move the arm."""
+    mark = tmp_path / "used.txt"
+    (tmp_path / "counting_policy.py").write_text(
+        "from pathlib import Path\n"
+        "from robot_llm.execution.executor import scripted_skills\n"
+        "def make(robot):\n"
+        "    skills = scripted_skills(robot)\n"
+        "    def counted(name):\n"
+        "        def build():\n"
+        f"            with Path({str(mark)!r}).open('a') as f:\n"
+        "                f.write(name + '\\n')\n"
+        "            return skills[name]()\n"
+        "        return build\n"
+        "    return {name: counted(name) for name in skills}\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "robot_llm.cli", "run", "--scene", SCENE, "--json", "--quiet",
+         "--policy", "counting_policy:make", "pick up the red block"],
+        capture_output=True, text=True, timeout=280, cwd=Path.cwd(),
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert out.returncode == OK, out.stderr[-2000:]
+    assert json.loads(out.stdout)["status"] == "done"
+    assert "pick" in mark.read_text().split()

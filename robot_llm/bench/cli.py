@@ -114,10 +114,10 @@ def _bench(args: argparse.Namespace) -> int:
     if args.videos is not None and args.videos < 0:
         raise InputError(f"--videos must be at least 0, got {args.videos}")
     from robot_llm.bench.episode import StackConfig
-    from robot_llm.bench.policies import get_policy
     from robot_llm.bench.runner import RunRequest, run_suite
     from robot_llm.bench.suite import load_suite
     from robot_llm.planning import get_planner
+    from robot_llm.policies.registry import get_policy
 
     suite = load_suite(args.suite).with_overrides(args.episodes, args.seed)
     get_planner(args.planner)  # unknown names fail here, before any worker starts

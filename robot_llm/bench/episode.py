@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from robot_llm.execution.budget import StepBudget
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -41,46 +42,6 @@ class EpisodeSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class StepBudget:
-    """A robot that counts control periods and stops the executor after `limit` of them.
-
-    Every other attribute is the wrapped robot's. Used only when a suite sets `max_steps`.
-    """
-
-    def __init__(self, robot: Any, limit: int) -> None:
-        self._robot = robot
-        self.limit = limit
-        self.used = 0
-        self.on_exhausted: Callable[[], None] | None = None
-
-    @property
-    def exhausted(self) -> bool:
-        return self.used >= self.limit
-
-    def _count(self) -> None:
-        self.used += 1
-        if self.used == self.limit and self.on_exhausted is not None:
-            self.on_exhausted()
-
-    def command_ee(self, *args: Any, **kwargs: Any) -> Any:
-        applied = self._robot.command_ee(*args, **kwargs)
-        self._count()
-        return applied
-
-    def command_joints(self, *args: Any, **kwargs: Any) -> Any:
-        applied = self._robot.command_joints(*args, **kwargs)
-        self._count()
-        return applied
-
-    def hold(self) -> Any:
-        applied = self._robot.hold()
-        self._count()
-        return applied
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._robot, name)
-
-
 def limit_threads() -> None:
     """One thread per worker for OpenCV and BLAS, so that K workers use K cores (the results do
     not depend on it)."""
@@ -99,7 +60,7 @@ def run_episode(
 ) -> dict[str, Any]:
     """Run one episode and return its row (see docs/bench.md for the fields). With `video_dir`,
     each instruction's execution is recorded to `video_dir/turn-K.mp4`."""
-    from robot_llm.session import open_session
+    from robot_llm.session import ExecutorSettings, open_session
 
     limit_threads()
     t0 = time.perf_counter()
@@ -112,18 +73,28 @@ def run_episode(
         "split": spec.split,
     }
     try:
+        options = spec.options
         session = open_session(
-            task=spec.family, seed=spec.seed, planner=stack.planner, perception=stack.perception
+            task=spec.family,
+            seed=spec.seed,
+            planner=stack.planner,
+            perception=stack.perception,
+            executor=ExecutorSettings(
+                policy=stack.policy,
+                max_retries=options.get("max_retries"),
+                max_replans=options.get("max_replans"),
+                skill_timeout=options.get("skill_timeout"),
+                max_steps=int(options["max_steps"]) if options.get("max_steps") else None,
+            ),
         )
     except Exception as err:  # a sampler or world that cannot be built is a failed episode
         return _error(row, err, t0)
     setup_s = time.perf_counter() - t0
     chain = spec.family == "Chain"
     try:
-        budget = _configure(session, spec.options, stack.policy)
         turns = _play(session, chain, video_dir)
         verdict = session.task.evaluate(session.world.object_states())
-        row.update(_summarize(turns, verdict, budget, chain))
+        row.update(_summarize(turns, verdict, session.budget, chain))
     except Exception as err:  # a crash in the stack is this episode's failure, not the run's
         return _error(row, err, t0)
     finally:
@@ -132,23 +103,6 @@ def run_episode(
     timings["setup_s"] = round(setup_s, 4)
     timings["wall_s"] = round(time.perf_counter() - t0, 4)
     return row
-
-
-def _configure(session: Any, options: dict[str, Any], policy: str) -> StepBudget | None:
-    from robot_llm.bench.policies import get_policy
-
-    budget = None
-    if options.get("max_steps"):
-        budget = StepBudget(session.robot, int(options["max_steps"]))
-        session.robot = budget  # before the executor is built, so that it drives the budget
-    executor = session.executor
-    executor.skills = get_policy(policy)(session.robot)
-    for key in ("skill_timeout", "max_retries", "max_replans"):
-        if options.get(key) is not None:
-            setattr(executor, key, options[key])
-    if budget is not None:
-        budget.on_exhausted = executor.stop
-    return budget
 
 
 def _play(session: Any, chain: bool, video_dir: str | None) -> list[dict[str, Any]]:

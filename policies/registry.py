@@ -1,4 +1,5 @@
-"""Which skills the executor runs in benchmark episodes (`robot-llm bench --policy NAME`).
+"""Policies by name: which skills the executor runs (`--policy NAME` on run, repl, listen and
+bench).
 
 A policy is a factory `make(robot) -> {skill name: () -> Skill}`, the mapping the `Executor`
 takes as `skills`. `scripted` (the default) is the scripted motion primitives of
