@@ -503,3 +503,12 @@ def test_a_pyramid_base_row_runs_away_from_the_robot_square_and_free() -> None:
         for o in scene.objects:
             if o.id not in {"red_block", "green_block", "blue_block"}:
                 assert ((o.position[0] - at[0]) ** 2 + (o.position[1] - at[1]) ** 2) ** 0.5 > edge
+
+
+def test_every_action_of_the_verb_table_has_one_handler() -> None:
+    """A verb synonym is one row in VERBS; the action it names must be planned by a handler."""
+    from robot_llm.planning.clauses import VERBS
+    from robot_llm.planning.verbs import HANDLERS
+
+    actions = {action for _, action in VERBS}
+    assert actions <= set(HANDLERS), sorted(actions - set(HANDLERS))

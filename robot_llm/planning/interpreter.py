@@ -2,7 +2,7 @@
 
 `Interpreter.run` splits the command into clauses (merging "pick up every red block and drop it
 in the bowl" into one put, folding tower descriptions together), then plans each clause on the
-`Session`: the action words decide which of `actions` or `tasks` handles it. `choose_split`
+`Session`: the action words pick the clause's handler (`verbs.HANDLERS`). `choose_split`
 finds where the object phrase ends and the destination begins, trying every cut and keeping the
 reading that grounds best in the scene.
 """
@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from robot_llm.planning import actions, pyramid, tasks
+from robot_llm.planning import pyramid, tasks
 from robot_llm.planning.clauses import (
-    ARM_WORDS,
     ON_TOP,
     Dest,
     dest_starts,
@@ -46,7 +45,7 @@ from robot_llm.planning.text import (
     take_point,
     tokenize,
 )
-from robot_llm.types import Subgoal
+from robot_llm.planning.verbs import HANDLERS
 
 SORT_HINTS: Final = re.compile(
     r"\b(its (own )?colou?r|their (own )?colou?rs?|(the )?same colou?r|matching colou?r|"
@@ -212,49 +211,10 @@ class Interpreter:
             return
         if verb == "put" and tasks.is_tower_clause(toks, self.ids):
             verb = "build"  # "put the blocks in a single stack: ..."
-        if verb == "home":
-            s.steps.append(Subgoal("home"))
-            return
-        if verb == "wait" or verb == "cancel":
-            return
-        if verb == "unsupported":
+        handler = HANDLERS.get(verb)
+        if handler is None:  # every action of the verb table has a handler (tests/test_planning)
             raise s.unsupported(words[0])
-        if verb == "arm":
-            actions.arm(self, [*words[1:], *rest])
-            return
-        if verb in ("open", "close", "release"):
-            actions.gripper(self, verb, rest)
-            return
-        if (
-            verb == "put"
-            and rest
-            and (rest[0] in ARM_WORDS or (rest[1:2] and rest[1] in ARM_WORDS))
-        ):
-            actions.arm(self, rest)
-            return
-        if verb in ("pick", "take"):
-            actions.pick(self, verb, words, rest)
-        elif verb in ("put", "away"):
-            actions.put(self, words, rest, away=verb == "away")
-        elif verb == "remove":
-            actions.remove(self, rest)
-        elif verb == "push":
-            actions.push(self, words, rest)
-        elif verb in ("stack", "build"):
-            if verb == "build" or tasks.is_tower_clause(toks, self.ids):
-                tasks.tower(self, rest)
-            else:
-                actions.put(self, words, rest)
-        elif verb == "unstack":
-            tasks.unstack(self, rest)
-        elif verb == "sort":
-            tasks.sort_by_color(self, rest)
-        elif verb in ("clear", "empty"):
-            tasks.clear(self, verb, rest)
-        elif verb == "swap":
-            tasks.swap(self, rest)
-        else:  # pragma: no cover - every verb of the table is handled above
-            raise s.unsupported(words[0])
+        handler(self, verb, words, rest, toks)
 
     # -- resolution helpers ----------------------------------------------------------------------
     def need(self, res: Resolution, what: str = "") -> list[str]:
