@@ -43,29 +43,6 @@ Type a command in plain English, e.g. "put the red block in the green bowl, then
   :wait                  wait until the running and queued commands are done
   :help                  this text
   :quit                  leave (also Ctrl-D)"""
-COMPLETION_WORDS = (
-    "pick up",
-    "put",
-    "place",
-    "stack",
-    "push",
-    "sort",
-    "clear the table",
-    "go home",
-    "stop",
-    "block",
-    "bowl",
-    "zone",
-    "tray",
-    "left",
-    "right",
-    "forward",
-    "back",
-    "then",
-    "into",
-    "onto",
-    "the",
-)
 
 
 class Repl:
@@ -319,7 +296,9 @@ def _setup_readline(history_file: str | None, session: Session) -> None:
         import readline
     except ImportError:  # no line editing on this platform; plain input() still works
         return
-    words = set(COMPLETION_WORDS)
+    from robot_llm.planning.clauses import completion_words
+
+    words = set(completion_words())  # the planner's verbs, nouns and directions
     for o in session.reference.objects if session.reference is not None else ():
         words.update((o.color, o.kind))
 

@@ -512,3 +512,12 @@ def test_every_action_of_the_verb_table_has_one_handler() -> None:
 
     actions = {action for _, action in VERBS}
     assert actions <= set(HANDLERS), sorted(actions - set(HANDLERS))
+
+
+def test_repl_completion_reads_the_planner_tables() -> None:
+    from robot_llm.planning.clauses import VERBS, completion_words
+
+    words = completion_words()
+    assert {"pick up", "grab", "bowl", "cubes", "left", "then"} <= words
+    assert "undo" not in words  # a verb the planner only refuses is not offered
+    assert all(" ".join(w) in words for w, action in VERBS if action != "unsupported")

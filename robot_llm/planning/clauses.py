@@ -190,6 +190,18 @@ UNSUPPORTED: Final = frozenset(
         "can",
     }
 )
+
+
+def completion_words() -> frozenset[str]:
+    """The words an operator's REPL completes, from the planner's own tables: every verb phrase
+    it acts on, every object noun, every direction, and the words that join clauses."""
+    verbs = {" ".join(words) for words, action in VERBS if action != "unsupported"}
+    nouns = set(KIND_NOUNS) | set(PLURAL_NOUNS)
+    return frozenset(
+        verbs | nouns | set(DIRECTION_WORDS) | {"then", "into", "onto", "the", "go home", "stop"}
+    )
+
+
 ARM_WORDS: Final = frozenset(
     {"arm", "hand", "gripper", "end-effector", "effector", "claw", "tool", "fingers", "wrist"}
 )
