@@ -260,7 +260,7 @@ def test_plans_are_deterministic() -> None:
 
 
 def test_places_are_inside_the_workspace_and_free() -> None:
-    from robot_llm.planning.world import World
+    from robot_llm.planning.table_model import TableModel
 
     for command in (
         "put the pink block on the table",
@@ -270,7 +270,7 @@ def test_places_are_inside_the_workspace_and_free() -> None:
     ):
         r = plan(command, SCENES["stacked"])
         assert isinstance(r, Plan)
-        world = World.from_scene(SCENES["stacked"])
+        world = TableModel.from_scene(SCENES["stacked"])
         for s in r.subgoals:
             if s.at is not None:
                 assert world.workspace.contains(*s.at)
@@ -477,7 +477,7 @@ def test_a_tower_move_planned_again_part_way_picks_up_a_fallen_block() -> None:
 
 def test_a_pyramid_base_row_runs_away_from_the_robot_square_and_free() -> None:
     from robot_llm.planning.pyramid import BASE_GAP
-    from robot_llm.planning.world import World
+    from robot_llm.planning.table_model import TableModel
 
     scene = SCENES["pyramid"]
     r = plan(
@@ -497,7 +497,7 @@ def test_a_pyramid_base_row_runs_away_from_the_robot_square_and_free() -> None:
     edge = 0.04
     for a, b in itertools.pairwise(xs):
         assert a - b == pytest.approx(edge + BASE_GAP, abs=1e-3)
-    world = World.from_scene(scene)
+    world = TableModel.from_scene(scene)
     for _, at in slots:
         assert world.workspace.contains(*at)
         for o in scene.objects:

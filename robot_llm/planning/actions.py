@@ -1,7 +1,7 @@
 """Single actions of the rule planner: pick, put (on, in, at, beside, in a region, by an
 offset), push (a direction or to a place), the gripper and the arm.
 
-Each takes the `Interpreter` (for grounding phrases) and plans onto its `Session`.
+Each takes the `Interpreter` (for grounding phrases) and plans onto its `PlanDraft`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from robot_llm.planning.clauses import (
     take_order,
     take_push_mode,
 )
+from robot_llm.planning.draft import ClauseInfo, clarify, refuse
 from robot_llm.planning.lexicon import (
     BLOCK,
     CONTAINERS,
@@ -30,7 +31,6 @@ from robot_llm.planning.lexicon import (
     ZONE,
 )
 from robot_llm.planning.refs import parse_np
-from robot_llm.planning.session import ClauseInfo, clarify, refuse
 from robot_llm.planning.text import Amount, take_distance, take_point
 from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.types import Subgoal

@@ -12,8 +12,8 @@ from typing import Final
 from robot_llm.planning.base import History
 from robot_llm.planning.refs import Ref, parse_np
 from robot_llm.planning.resolve import Context, Resolver
+from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.text import strip_prefixes, tokenize
-from robot_llm.planning.world import World
 from robot_llm.types import Clarify
 
 CANCEL: Final = (
@@ -129,7 +129,7 @@ BARE_POSITIONS: Final = {
 
 
 def answer_ids(
-    toks: list[str], question: Clarify, world: World
+    toks: list[str], question: Clarify, world: TableModel
 ) -> tuple[str, ...] | list[str] | None:
     """The candidates an answer picks: a tuple when decided, a list when narrowed, else None."""
     cands = [c for c in question.candidates if c in world]
@@ -167,7 +167,7 @@ def answer_ids(
 # -- clauses ---------------------------------------------------------------------------------------
 
 
-def answered_bindings(history: History, command: str, world: World) -> list[tuple[str, ...]]:
+def answered_bindings(history: History, command: str, world: TableModel) -> list[tuple[str, ...]]:
     """When the latest turn answered a question about `command` and planned it, the answers
     given, so planning the same command again right away (a replan) makes the same choices."""
     turns = history.turns

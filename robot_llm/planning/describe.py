@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from robot_llm.planning.world import Thing, World
+from robot_llm.planning.table_model import TableModel, Thing
 
 
 def join(words: Sequence[str], last: str = "and") -> str:
@@ -24,7 +24,7 @@ def article(word: str) -> str:
     return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
-def name(t: Thing, world: World) -> str:
+def name(t: Thing, world: TableModel) -> str:
     """ "the red block", "the large red block", or with the id when nothing else tells apart."""
     same = [o for o in world if o.kind == t.kind and o.color == t.color]
     if len(same) <= 1:
@@ -34,7 +34,7 @@ def name(t: Thing, world: World) -> str:
     return f"the {t.color} {t.kind} {t.id}"
 
 
-def names(ids: Sequence[str], world: World) -> str:
+def names(ids: Sequence[str], world: TableModel) -> str:
     return join([name(world[i], world) for i in ids])
 
 
@@ -60,7 +60,7 @@ def inventory(things: Sequence[Thing]) -> str:
     return join(parts) if parts else "nothing"
 
 
-def distinguishing(ids: Sequence[str], world: World) -> list[str]:
+def distinguishing(ids: Sequence[str], world: TableModel) -> list[str]:
     """Short names that tell the candidates apart: "the red one", "the large one", "the one on
     the left", falling back to ids."""
     things = [world[i] for i in ids]
@@ -86,6 +86,6 @@ def distinguishing(ids: Sequence[str], world: World) -> list[str]:
     return [t.id for t in things]
 
 
-def which_question(ids: Sequence[str], world: World, noun: str) -> str:
+def which_question(ids: Sequence[str], world: TableModel, noun: str) -> str:
     options = distinguishing(ids, world)
     return f"Which {noun}: {join(options, 'or')}?"

@@ -2,7 +2,7 @@
 
 `Interpreter.run` splits the command into clauses (merging "pick up every red block and drop it
 in the bowl" into one put, folding tower descriptions together), then plans each clause on the
-`Session`: the action words pick the clause's handler (`verbs.HANDLERS`). `choose_split`
+`PlanDraft`: the action words pick the clause's handler (`verbs.HANDLERS`). `choose_split`
 finds where the object phrase ends and the destination begins, trying every cut and keeping the
 reading that grounds best in the scene.
 """
@@ -26,6 +26,7 @@ from robot_llm.planning.clauses import (
     take_push_mode,
 )
 from robot_llm.planning.describe import join, which_question
+from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import CAPABILITIES
 from robot_llm.planning.refs import Ref, parse_np
 from robot_llm.planning.resolve import (
@@ -35,7 +36,6 @@ from robot_llm.planning.resolve import (
     missing_question,
     resolve,
 )
-from robot_llm.planning.session import ClauseInfo, Session, clarify, refuse
 from robot_llm.planning.text import (
     soft_splits,
     split_pieces,
@@ -62,9 +62,9 @@ def _severity(r: Resolution | None) -> float:
 
 
 class Interpreter:
-    """Turns the clauses of one command into subgoals on a Session."""
+    """Turns the clauses of one command into subgoals on a PlanDraft."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: PlanDraft) -> None:
         self.s = session
         self.ids = frozenset(session.world.things)
         self._landmarks: list[str] = []  # what the current object phrase was described by

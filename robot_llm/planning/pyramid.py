@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from robot_llm.planning.colors import palette_color
+from robot_llm.planning.draft import cap, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, SIZE_ORDER, SIZE_WORDS
 from robot_llm.planning.refs import parse_np
-from robot_llm.planning.session import cap, clarify, refuse
-from robot_llm.planning.world import CLEARANCE, World
+from robot_llm.planning.table_model import CLEARANCE, TableModel
 from robot_llm.tabletop.geometry import height
 from robot_llm.types import Subgoal
 
@@ -220,7 +220,7 @@ def _layer_counts(sizes: Sequence[int]) -> str:
 
 
 def build(it: Interpreter, tokens: Sequence[str]) -> None:
-    """Plan a pyramid on the Session: base row first, then each layer across the one below."""
+    """Plan a pyramid on the PlanDraft: base row first, then each layer across the one below."""
     s = it.s
     world = s.world
     layers = plan_layers(it, tokens)
@@ -256,7 +256,9 @@ def build(it: Interpreter, tokens: Sequence[str]) -> None:
     s.mention(ids)
 
 
-def _base_slots(world: World, base: Sequence[str], edge: float) -> list[tuple[float, float]] | None:
+def _base_slots(
+    world: TableModel, base: Sequence[str], edge: float
+) -> list[tuple[float, float]] | None:
     """Slots for the base row, on the free stretch of table nearest SITE_PREFERRED; None when
     there is none.
 

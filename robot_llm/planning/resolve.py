@@ -16,7 +16,7 @@ from typing import Final
 from robot_llm.planning.describe import article, inventory, plural
 from robot_llm.planning.lexicon import ALL_KINDS, BLOCK, CONTAINERS, SIZE_ORDER, ZONE
 from robot_llm.planning.refs import Ref, Relation
-from robot_llm.planning.world import Thing, World
+from robot_llm.planning.table_model import TableModel, Thing
 
 ROLE_KINDS: Final[dict[str, frozenset[str]]] = {
     "object": frozenset({BLOCK}),
@@ -66,7 +66,7 @@ Resolution = Found | Ambiguous | Missing
 class Context:
     """What resolution reads besides the phrase: the model, recent mentions, clarify answers."""
 
-    world: World
+    world: TableModel
     mentioned: list[str] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # every object named in this command
     bindings: list[tuple[str, ...]] = field(default_factory=list)  # answers to questions
@@ -93,7 +93,7 @@ def _described(ref: Ref, noun: str, plural_form: bool = False) -> str:
     return " ".join(words)
 
 
-def _kinds(ref: Ref, role: str, world: World) -> frozenset[str]:
+def _kinds(ref: Ref, role: str, world: TableModel) -> frozenset[str]:
     role_kinds = ROLE_KINDS[role]
     if ref.kinds is None:
         return role_kinds
@@ -103,7 +103,7 @@ def _kinds(ref: Ref, role: str, world: World) -> frozenset[str]:
     return ref.kinds
 
 
-def _extreme(things: Sequence[Thing], how: str, world: World) -> list[Thing]:
+def _extreme(things: Sequence[Thing], how: str, world: TableModel) -> list[Thing]:
     """The things at one extreme (ties kept): left, right, near, far, top, bottom, center..."""
     if not things:
         return []

@@ -20,11 +20,11 @@ from robot_llm.planning.answers import (
 from robot_llm.planning.base import STOP_PLAN, History
 from robot_llm.planning.clauses import starts_action
 from robot_llm.planning.describe import join, which_question
+from robot_llm.planning.draft import PlanDraft, Problem
 from robot_llm.planning.interpreter import Interpreter
 from robot_llm.planning.refs import parse_np
-from robot_llm.planning.session import Problem, Session
+from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.text import is_stop, tokenize
-from robot_llm.planning.world import World
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene
 
 
@@ -47,8 +47,8 @@ class RulePlanner:
                 root, bindings = answer
                 tokens = tokenize(root)
         else:  # planning a command again (a replan): keep the answers given to it before
-            bindings = answered_bindings(history, command, World.from_scene(scene))
-        session = Session.start(scene, history, bindings)
+            bindings = answered_bindings(history, command, TableModel.from_scene(scene))
+        session = PlanDraft.start(scene, history, bindings)
         try:
             Interpreter(session).run(tokens)
         except Problem as p:
@@ -72,7 +72,7 @@ class RulePlanner:
             return None
         if starts_action(toks) and toks[0] not in ("the", "left", "right"):
             return None  # a new command, not an answer
-        world = World.from_scene(scene)
+        world = TableModel.from_scene(scene)
         chain = clarify_chain(history, root)
         bindings: list[tuple[str, ...]] = []
         for question, answer in chain:

@@ -17,11 +17,11 @@ from robot_llm.planning import actions
 from robot_llm.planning.clauses import Dest, dest_starts, find_verb, parse_dest, take_order
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.describe import inventory, join
+from robot_llm.planning.draft import PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, BOWL, CONTAINERS, SIZE_ORDER, TRAY, ZONE
 from robot_llm.planning.refs import Ref, parse_np
 from robot_llm.planning.resolve import Found
-from robot_llm.planning.session import Session, clarify, refuse
-from robot_llm.planning.world import World
+from robot_llm.planning.table_model import TableModel
 from robot_llm.types import Plan
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def is_tower_clause(toks: Sequence[str], ids: frozenset[str]) -> bool:
     return True
 
 
-def ordered(world: World, ids: list[str], order: str | None) -> list[str]:
+def ordered(world: TableModel, ids: list[str], order: str | None) -> list[str]:
     if order == "size_asc":
         return sorted(ids, key=lambda i: SIZE_ORDER[world[i].size])
     if order == "size_desc":
@@ -196,7 +196,7 @@ def ordered(world: World, ids: list[str], order: str | None) -> list[str]:
     return list(ids)
 
 
-def top_first(world: World, ids: Sequence[str]) -> list[str]:
+def top_first(world: TableModel, ids: Sequence[str]) -> list[str]:
     """`ids` in order, except that a block comes after those of `ids` stacked on it."""
     out: list[str] = []
     wanted = set(ids)
@@ -209,7 +209,7 @@ def top_first(world: World, ids: Sequence[str]) -> list[str]:
     return out
 
 
-def clear_for_move(s: Session, oid: str, objs: Sequence[str]) -> None:
+def clear_for_move(s: PlanDraft, oid: str, objs: Sequence[str]) -> None:
     """In a many-block command, move blocks that are in the way (not part of it) aside."""
     if len(objs) > 1 and s.world[oid].kind == BLOCK:
         s.clear_above(oid, keep=objs)
@@ -314,7 +314,7 @@ def _dedupe(ids: Sequence[str]) -> list[str]:
     return out
 
 
-def build_tower(s: Session, seq: list[str], base: Dest | None, it: Interpreter) -> None:
+def build_tower(s: PlanDraft, seq: list[str], base: Dest | None, it: Interpreter) -> None:
     world = s.world
     if len(seq) < 2 and base is None:
         blocks = [t for t in world if t.kind == BLOCK]
@@ -661,7 +661,7 @@ def move_tower(it: Interpreter, toks: Sequence[str]) -> None:
     s.mention(tower_ids)
 
 
-def _moved_before(s: Session, zones: Sequence[str]) -> set[str]:
+def _moved_before(s: PlanDraft, zones: Sequence[str]) -> set[str]:
     """The blocks that the dialogue's latest plan moving blocks onto these zones moved (a tower
     move being planned again part way)."""
     for turn in reversed(s.history.turns):
@@ -673,7 +673,7 @@ def _moved_before(s: Session, zones: Sequence[str]) -> set[str]:
     return set()
 
 
-def _strays(world: World, moved: set[str], pegs: dict[str, list[str]]) -> list[list[str]]:
+def _strays(world: TableModel, moved: set[str], pegs: dict[str, list[str]]) -> list[list[str]]:
     """Stacks (bottom first) standing on the table, off the zones, of these blocks: blocks that
     fell or were set aside while the tower was being moved."""
     stacked = {b for stack in pegs.values() for b in stack}

@@ -1,6 +1,6 @@
 """One planning pass of the rule planner: the table model, the steps so far, the primitives.
 
-A `Session` plans one command. Each clause adds subgoals through the primitives here (`pick`,
+A `PlanDraft` plans one command. Each clause adds subgoals through the primitives here (`pick`,
 `put_on`, `put_at`, `push_*`), which check feasibility against the table model, update it, and
 raise `Problem` with a Clarify or Refuse when a step cannot be planned.
 """
@@ -15,7 +15,7 @@ from robot_llm.planning.base import History
 from robot_llm.planning.describe import join, name, names
 from robot_llm.planning.lexicon import BLOCK, BOWL, CAPABILITIES, DIRECTION_VECTORS, TRAY, ZONE
 from robot_llm.planning.resolve import Context
-from robot_llm.planning.world import World, describe_workspace
+from robot_llm.planning.table_model import TableModel, describe_workspace
 from robot_llm.types import Clarify, Plan, Refuse, Scene, Subgoal
 
 PUSH_GAP = 0.01  # meters left between a pushed object and the one it is pushed next to
@@ -52,8 +52,11 @@ class ClauseInfo:
 
 
 @dataclass
-class Session:
-    world: World
+class PlanDraft:
+    """The plan of one command while the rule planner writes it: the table model it changes as
+    steps are added, the dialogue context, and the steps so far."""
+
+    world: TableModel
     ctx: Context
     history: History
     scene: Scene
@@ -63,8 +66,8 @@ class Session:
     last_tower: list[str] | None = None
 
     @classmethod
-    def start(cls, scene: Scene, history: History, bindings: list[tuple[str, ...]]) -> Session:
-        world = World.from_scene(scene, held=history.held)
+    def start(cls, scene: Scene, history: History, bindings: list[tuple[str, ...]]) -> PlanDraft:
+        world = TableModel.from_scene(scene, held=history.held)
         mentioned = [i for i in history.mentioned if i in world]
         recent: list[str] = []
         for turn in history.turns[-3:]:

@@ -85,7 +85,7 @@ class Thing:
 
 
 @dataclass
-class World:
+class TableModel:
     """The model: objects in scene order, the held block, the workspace."""
 
     things: dict[str, Thing]
@@ -94,7 +94,7 @@ class World:
     @classmethod
     def from_scene(
         cls, scene: Scene, workspace: Workspace | None = None, held: str | None = None
-    ) -> World:
+    ) -> TableModel:
         things = {
             o.id: Thing(
                 o.id,
@@ -117,8 +117,8 @@ class World:
                 h.held = True
         return world
 
-    def copy(self) -> World:
-        return World({k: replace(v) for k, v in self.things.items()}, self.workspace)
+    def copy(self) -> TableModel:
+        return TableModel({k: replace(v) for k, v in self.things.items()}, self.workspace)
 
     def _infer_supports(self) -> None:
         blocks = sorted((t for t in self.things.values() if t.kind == BLOCK), key=lambda t: t.z)
