@@ -599,46 +599,48 @@ def test_mock_start_option_puts_the_ee_outside_the_allowed_box(start_server, con
     assert workspace_distance(ee, client.limits, margin) > 0, ee
 
 
-def test_outside_the_box_a_joint_command_further_out_is_cut(start_server, connect) -> None:
+def from_outside(start_server, connect, kind: str, command) -> tuple[float, float, list]:
+    """Start the mock arm outside the box, stream `command(client)` for 0.5 s: the end
+    effector's distance to the workspace box before and after, and the acknowledgements."""
     server = start_outside(start_server)
     client = connect(server)
     states = connect(server, "states")
     client.hello(control=True)
     before = workspace_distance(states.newest()["ee_position"], client.limits)
-    joints = [float(v) for v in MOCK_OUTSIDE_START.split(",")]
-    joints[0] = 2.5
-    acks, _ = stream(client, states, 0.5, "command_joints", {"positions": joints, "gripper": 1.0})
+    acks, _ = stream(client, states, 0.5, kind, command(client))
     after = workspace_distance(states.newest()["ee_position"], client.limits)
+    return before, after, acks
+
+
+def joints_with_first(value: float):
+    joints = [float(v) for v in MOCK_OUTSIDE_START.split(",")]
+    joints[0] = value
+    return lambda client: {"positions": joints, "gripper": 1.0}
+
+
+def test_outside_the_box_a_joint_command_further_out_is_cut(start_server, connect) -> None:
+    before, after, acks = from_outside(
+        start_server, connect, "command_joints", joints_with_first(2.5)
+    )
     assert after <= before + 0.001, f"the ee went further out: {before:.4f} -> {after:.4f} m"
     clipped = {c for ack in acks if ack["type"] == "applied" for c in ack["clipped"]}
     assert "workspace" in clipped, f"no ack clipped `workspace`; last ack {acks[-1]}"
 
 
 def test_outside_the_box_a_joint_command_back_is_applied(start_server, connect) -> None:
-    server = start_outside(start_server)
-    client = connect(server)
-    states = connect(server, "states")
-    client.hello(control=True)
-    before = workspace_distance(states.newest()["ee_position"], client.limits)
-    joints = [float(v) for v in MOCK_OUTSIDE_START.split(",")]
-    joints[0] = 0.0
-    acks, _ = stream(client, states, 0.5, "command_joints", {"positions": joints, "gripper": 1.0})
-    after = workspace_distance(states.newest()["ee_position"], client.limits)
+    before, after, acks = from_outside(
+        start_server, connect, "command_joints", joints_with_first(0.0)
+    )
     assert after < before - 0.005, f"not closer: {before:.4f} -> {after:.4f} m; {acks[-1]}"
 
 
 def test_outside_the_box_an_ee_command_into_the_box_is_applied(start_server, connect) -> None:
-    server = start_outside(start_server)
-    client = connect(server)
-    states = connect(server, "states")
-    client.hello(control=True)
-    before = workspace_distance(states.newest()["ee_position"], client.limits)
-    lower, upper = client.limits["workspace_min"], client.limits["workspace_max"]
-    inside = [(lo + hi) / 2 for lo, hi in zip(lower, upper, strict=True)]
-    target = client.welcome["state"]["target"]
-    command = {"position": inside, "yaw": target["yaw"], "gripper": 1.0}
-    acks, _ = stream(client, states, 0.5, "command_ee", command)
-    after = workspace_distance(states.newest()["ee_position"], client.limits)
+    def into_the_box(client: Client) -> dict[str, Any]:
+        lower, upper = client.limits["workspace_min"], client.limits["workspace_max"]
+        inside = [(lo + hi) / 2 for lo, hi in zip(lower, upper, strict=True)]
+        return {"position": inside, "yaw": client.welcome["state"]["target"]["yaw"], "gripper": 1}
+
+    before, after, acks = from_outside(start_server, connect, "command_ee", into_the_box)
     assert after < before - 0.005, f"not closer: {before:.4f} -> {after:.4f} m; {acks[-1]}"
 
 
