@@ -15,6 +15,7 @@ Both derive from `RobotLLMError`; `InputError` is also a `ValueError` and `Fault
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 
@@ -38,6 +39,17 @@ def first_line(err: BaseException) -> str:
     """An error as the one line the CLI prints."""
     text = str(err)
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def read_user_file(path: Path, error: type[InputError] = InputError) -> str:
+    """The text of a file a user named; `error` (one line, naming the file) when it cannot be
+    read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read: {err}") from None
 
 
 # Exit codes of every `robot-llm` command (docs/commands.md).

@@ -10,7 +10,7 @@ import base64
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Generic, Literal, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -141,15 +141,20 @@ class SceneObject:
         )
 
 
-@dataclass(frozen=True)
-class Scene:
-    """What is on the table at one instant, from the camera (`source="camera"`) or the sim."""
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
 
-    objects: tuple[SceneObject, ...] = ()
-    timestamp: float = 0.0
-    source: str = "camera"
 
-    def __iter__(self) -> Iterator[SceneObject]:
+ObjectT = TypeVar("ObjectT", bound=HasId)
+
+
+class ObjectsById(Generic[ObjectT]):
+    """A sequence of objects with unique ids (a Scene's, a SceneSpec's): iterate, count, look up."""
+
+    objects: tuple[ObjectT, ...]
+
+    def __iter__(self) -> Iterator[ObjectT]:
         return iter(self.objects)
 
     def __len__(self) -> int:
@@ -159,11 +164,20 @@ class Scene:
     def ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.objects)
 
-    def get(self, object_id: str) -> SceneObject:
+    def get(self, object_id: str) -> ObjectT:
         for o in self.objects:
             if o.id == object_id:
                 return o
         raise KeyError(object_id)
+
+
+@dataclass(frozen=True)
+class Scene(ObjectsById[SceneObject]):
+    """What is on the table at one instant, from the camera (`source="camera"`) or the sim."""
+
+    objects: tuple[SceneObject, ...] = ()
+    timestamp: float = 0.0
+    source: str = "camera"
 
     def find(self, kind: str | None = None, color: str | None = None) -> list[SceneObject]:
         return [

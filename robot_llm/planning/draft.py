@@ -180,15 +180,23 @@ class PlanDraft:
         world.place_on(oid, target)
         self.placed.add(oid)
 
-    def place_at(self, oid: str, xy: tuple[float, float], what: str = "") -> None:
-        """Pick (if needed) and place `oid` on the table at a point."""
+    def inside_workspace(
+        self, xy: tuple[float, float], what: str, advice: str
+    ) -> tuple[float, float]:
+        """The point rounded to the millimeter; a refusal naming it (`what`, else its
+        coordinates) when it lies outside the workspace."""
         ws = self.world.workspace
         x, y = round(xy[0], 3), round(xy[1], 3)
         if not ws.contains(x, y):
             raise refuse(
                 f"{what or f'[{x:.2f}, {y:.2f}]'} is outside the workspace "
-                f"({describe_workspace(ws)}); I can only place things inside it."
+                f"({describe_workspace(ws)}){advice}."
             )
+        return x, y
+
+    def place_at(self, oid: str, xy: tuple[float, float], what: str = "") -> None:
+        """Pick (if needed) and place `oid` on the table at a point."""
+        x, y = self.inside_workspace(xy, what, "; I can only place things inside it")
         self.check_movable(oid)
         blocker = self.world.is_free((x, y), oid, ignore=self.world.above(oid))
         if blocker is not None:
@@ -242,13 +250,7 @@ class PlanDraft:
 
     def push_to(self, oid: str, xy: tuple[float, float], what: str = "") -> None:
         self.check_pushable(oid)
-        ws = self.world.workspace
-        x, y = round(xy[0], 3), round(xy[1], 3)
-        if not ws.contains(x, y):
-            raise refuse(
-                f"{cap(what) if what else f'[{x:.2f}, {y:.2f}]'} is outside the workspace "
-                f"({describe_workspace(ws)})."
-            )
+        x, y = self.inside_workspace(xy, cap(what) if what else "", "")
         self.steps.append(Subgoal("push", object=oid, to=(x, y)))
         self.world.move_xy(oid, (x, y))
 

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from robot_llm.errors import InputError
+from robot_llm.errors import InputError, read_user_file
 from robot_llm.planning.lexicon import DIRECTION_VECTORS
 from robot_llm.types import DIRECTIONS, SKILLS, Clarify, Plan, PlanResult, Refuse, Scene
 
@@ -236,12 +236,7 @@ class SafetyPolicy:
 def _read_yaml(path: Path) -> Any:
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError(f"{path}: cannot read: {err}") from None
+    text = read_user_file(path, PolicyError)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:

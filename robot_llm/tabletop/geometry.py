@@ -29,30 +29,23 @@ def bowl_rim_radius(size: str) -> float:
     return BOWL_RADIUS[size] + BOWL_HEIGHT * math.tan(BOWL_FLARE)
 
 
+# (full height, height where something placed on or in it rests) of the containers, meters;
+# a block's are both its edge.
+_CONTAINER_HEIGHTS: Final = {
+    "bowl": (BOWL_HEIGHT, BOWL_FLOOR),
+    "zone": (ZONE_THICKNESS, ZONE_THICKNESS),
+    "tray": (TRAY_HEIGHT, TRAY_FLOOR),
+}
+
+
 def height(kind: str, size: str) -> float:
     """Full height of an object of this kind and size, meters."""
-    if kind == "block":
-        return BLOCK_EDGE[size]
-    if kind == "bowl":
-        return BOWL_HEIGHT
-    if kind == "zone":
-        return ZONE_THICKNESS
-    if kind == "tray":
-        return TRAY_HEIGHT
-    raise KeyError(kind)
+    return BLOCK_EDGE[size] if kind == "block" else _CONTAINER_HEIGHTS[kind][0]
 
 
 def rest_height(kind: str, size: str) -> float:
     """Height above an object's base where something placed on or in it rests, meters."""
-    if kind == "block":
-        return BLOCK_EDGE[size]
-    if kind == "bowl":
-        return BOWL_FLOOR
-    if kind == "zone":
-        return ZONE_THICKNESS
-    if kind == "tray":
-        return TRAY_FLOOR
-    raise KeyError(kind)
+    return BLOCK_EDGE[size] if kind == "block" else _CONTAINER_HEIGHTS[kind][1]
 
 
 def half_extents_xy(kind: str, size: str) -> tuple[float, float]:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from robot_llm.errors import InputError
+from robot_llm.errors import InputError, read_user_file
 from robot_llm.tabletop.geometry import footprint, polygon_inside_box, polygons_overlap
 from robot_llm.tabletop.palette import COLORS, SIZES
-from robot_llm.types import KINDS
+from robot_llm.types import KINDS, ObjectsById
 
 DEFAULT_SIZE: Final = "medium"
 OBJECT_FIELDS: Final = ("id", "kind", "color", "size", "position", "yaw", "on")
@@ -80,7 +80,7 @@ class ObjectSpec:
 
 
 @dataclass(frozen=True)
-class SceneSpec:
+class SceneSpec(ObjectsById[ObjectSpec]):
     """An ordered set of objects with unique ids."""
 
     objects: tuple[ObjectSpec, ...] = ()
@@ -89,22 +89,6 @@ class SceneSpec:
 
     def __post_init__(self) -> None:
         validate_scene(self)
-
-    def __iter__(self) -> Iterator[ObjectSpec]:
-        return iter(self.objects)
-
-    def __len__(self) -> int:
-        return len(self.objects)
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(o.id for o in self.objects)
-
-    def get(self, object_id: str) -> ObjectSpec:
-        for o in self.objects:
-            if o.id == object_id:
-                return o
-        raise KeyError(object_id)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"objects": [o.to_dict() for o in self.objects]}
@@ -302,12 +286,7 @@ def load_scene(path: str | Path, workspace: Workspace = WORKSPACE) -> SceneSpec:
     """Read and validate a scene file (.yaml, .yml or .json)."""
     p = Path(path)
     source = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SceneError(f"{source}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SceneError(f"{source}: cannot read: {err}") from None
+    text = read_user_file(p, SceneError)
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text)
     except Exception as err:  # the parsers' errors carry line numbers; keep them on one line
