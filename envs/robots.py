@@ -10,6 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from robot_llm.errors import InputError
+from robot_llm.registry import Registry
+
 
 @dataclass(frozen=True)
 class GripperDescription:
@@ -82,12 +85,16 @@ XARM6: Final = RobotDescription(
     wrist_camera_link="link6",
 )
 
-ROBOTS: Final[dict[str, RobotDescription]] = {r.name: r for r in (PANDA, KUKA_IIWA, XARM6)}
+
+class UnknownRobot(InputError):
+    """No simulated robot of that name."""
+
+
+ROBOTS: Final[Registry[RobotDescription]] = Registry("robot", UnknownRobot)
+for _robot in (PANDA, KUKA_IIWA, XARM6):
+    ROBOTS.register(_robot.name, _robot)
 
 
 def get_robot(name: str) -> RobotDescription:
-    """The description registered under `name`; ValueError lists the known names."""
-    try:
-        return ROBOTS[name]
-    except KeyError:
-        raise ValueError(f"unknown robot {name!r}; known robots: {', '.join(ROBOTS)}") from None
+    """The description registered under `name`; UnknownRobot lists the known names."""
+    return ROBOTS.find(name)

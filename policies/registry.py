@@ -10,11 +10,11 @@ processes (and Ray workers on other machines) can import it without any registra
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from robot_llm.errors import InputError
+from robot_llm.registry import Registry
 
 SkillFactories = Mapping[str, Callable[[], Any]]
 PolicyFactory = Callable[[Any], SkillFactories]
@@ -30,33 +30,20 @@ def _scripted(robot: Any) -> SkillFactories:
     return scripted_skills(robot)
 
 
-_REGISTRY: dict[str, PolicyFactory] = {"scripted": _scripted}
+POLICIES: Registry[PolicyFactory] = Registry("policy", PolicyError, import_paths=True)
+POLICIES.register("scripted", _scripted)
 
 
 def register_policy(name: str, factory: PolicyFactory) -> None:
     """Make a policy available by name in this process (worker processes import their own
     registrations: prefer a `module:function` name for anything outside the package)."""
-    if not name or ":" in name:
-        raise PolicyError(f"policy name {name!r} must be non-empty and without ':'")
-    _REGISTRY[name] = factory
+    POLICIES.register(name, factory, replace_existing=True)
 
 
 def policy_names() -> tuple[str, ...]:
-    return tuple(sorted(_REGISTRY))
+    return POLICIES.names()
 
 
 def get_policy(name: str) -> PolicyFactory:
     """The factory registered as `name`, or the function a `module:function` path names."""
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    module_name, sep, attr = name.partition(":")
-    if not sep:
-        known = ", ".join(policy_names())
-        raise PolicyError(f"unknown policy {name!r}; known: {known} (or give module:function)")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise PolicyError(f"policy {name!r} cannot be imported: {err}") from None
-    if not callable(factory):
-        raise PolicyError(f"policy {name!r} is not callable")
-    return factory
+    return POLICIES.find(name)

@@ -40,7 +40,7 @@ def test_serve_options_and_defaults() -> None:
         (["serve", "--driver", "mock", "--driver-option", "oops"], "expected KEY=VALUE"),
         (["serve", "--driver", "mock", "--seed", "3"], "--seed goes with --task"),
         (["serve", "--driver", "mock", "--state-hz", "0"], "rates must be > 0"),
-        (["serve", "--driver", "nope"], "unknown driver 'nope'; installed: "),
+        (["serve", "--driver", "nope"], "unknown driver 'nope'; known: "),
         (["serve", "--driver", "mock", "--driver-option", "colour=red"], "does not take"),
         (["status", "--connect", "localhost"], "not a bridge address"),
         (["hold", "--timeout", "0"], "--timeout must be > 0"),

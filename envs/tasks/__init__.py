@@ -12,29 +12,22 @@ from robot_llm.envs.tasks.put_in_bowl import PutInBowl
 from robot_llm.envs.tasks.pyramid import Pyramid
 from robot_llm.envs.tasks.sort import Sort
 from robot_llm.envs.tasks.stack import Stack
+from robot_llm.errors import InputError
+from robot_llm.registry import Registry
 
-TASKS: dict[str, type[Task]] = {
-    cls.name: cls
-    for cls in (
-        PickPlace,
-        Stack,
-        PutInBowl,
-        Sort,
-        Push,
-        Pyramid,
-        TowersOfHanoi,
-        Clear,
-        Chain,
-    )
-}
+
+class UnknownTask(InputError):
+    """No task family of that name."""
+
+
+TASKS: Registry[type[Task]] = Registry("task", UnknownTask)
+for _cls in (PickPlace, Stack, PutInBowl, Sort, Push, Pyramid, TowersOfHanoi, Clear, Chain):
+    TASKS.register(_cls.name, _cls)
 
 
 def make_task(name: str) -> Task:
-    """A fresh task instance by family name; ValueError lists the known names."""
-    try:
-        return TASKS[name]()
-    except KeyError:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+    """A fresh task instance by family name; UnknownTask lists the known names."""
+    return TASKS.find(name)()
 
 
-__all__ = ["TASKS", "Episode", "Task", "make_task"]
+__all__ = ["TASKS", "Episode", "Task", "UnknownTask", "make_task"]

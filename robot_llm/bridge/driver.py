@@ -14,16 +14,15 @@ explains how to write one.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
 from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 
 from robot_llm.bridge.description import RobotDescription
 from robot_llm.errors import Fault, InputError
+from robot_llm.registry import Registry
 from robot_llm.types import CameraFrame, RobotState
 
 ENTRY_POINT_GROUP: Final = "robot_llm.drivers"
@@ -102,35 +101,21 @@ DRIVER_METHODS: Final = tuple(
 )
 
 
-def _factories() -> dict[str, str | DriverFactory]:
-    found: dict[str, str | DriverFactory] = dict(BUILTIN_DRIVERS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.value
-    return found
+DRIVERS: Final[Registry[DriverFactory]] = Registry(
+    "driver", UnknownDriver, entry_points=ENTRY_POINT_GROUP
+)
+for _name, _target in BUILTIN_DRIVERS.items():
+    DRIVERS.register_path(_name, _target)
 
 
 def driver_names() -> list[str]:
     """Names of the installed drivers."""
-    return sorted(_factories())
-
-
-def _resolve(target: str) -> DriverFactory:
-    module, _, attr = target.partition(":")
-    obj: object = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise UnknownDriver(f"driver entry point {target!r} is not callable")
-    return obj
+    return list(DRIVERS.names())
 
 
 def load_driver(name: str, options: Mapping[str, object] | None = None) -> Driver:
     """Create the driver registered as `name` with keyword options."""
-    factories = _factories()
-    if name not in factories:
-        raise UnknownDriver(f"unknown driver {name!r}; installed: {', '.join(sorted(factories))}")
-    target = factories[name]
-    factory = _resolve(target) if isinstance(target, str) else target
+    factory = DRIVERS.find(name)
     kwargs = dict(options or {})
     try:
         inspect.signature(factory).bind(**kwargs)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from robot_llm.errors import InputError
+from robot_llm.registry import Registry
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, Subgoal
 
 
@@ -38,7 +39,7 @@ class PlannerError(InputError):
 
 
 PlannerFactory = Callable[..., Planner]
-_REGISTRY: dict[str, PlannerFactory] = {}
+PLANNERS: Registry[PlannerFactory] = Registry("planner", PlannerError)
 
 
 def register_planner(name: str, factory: PlannerFactory, *, replace_existing: bool = False) -> None:
@@ -47,25 +48,16 @@ def register_planner(name: str, factory: PlannerFactory, *, replace_existing: bo
     Language-model backends register a factory that imports their heavy dependencies only when
     called, so registering costs nothing.
     """
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise PlannerError(f"planner name {name!r} must be letters, digits, '-' or '_'")
-    if name in _REGISTRY and not replace_existing:
-        raise PlannerError(f"a planner named {name!r} is already registered")
-    _REGISTRY[name] = factory
+    PLANNERS.register(name, factory, replace_existing=replace_existing)
 
 
 def planner_names() -> tuple[str, ...]:
-    return tuple(sorted(_REGISTRY))
+    return PLANNERS.names()
 
 
 def get_planner(name: str, /, **options: Any) -> Planner:
     """Build the backend registered as `name`; PlannerError lists the known names."""
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(planner_names()) or "none"
-        raise PlannerError(f"unknown planner {name!r}; known planners: {known}") from None
-    return factory(**options)
+    return PLANNERS.find(name)(**options)
 
 
 # -- history ---------------------------------------------------------------------------------------

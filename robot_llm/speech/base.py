@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from robot_llm.errors import Fault, InputError
+from robot_llm.registry import Registry
 from robot_llm.types import Scene
 
 SAMPLE_RATE = 16000
@@ -88,26 +89,19 @@ class Recognizer(Protocol):
 
 
 RecognizerFactory = Callable[..., Recognizer]
-_REGISTRY: dict[str, RecognizerFactory] = {}
+RECOGNIZERS: Registry[RecognizerFactory] = Registry("speech recognizer", SpeechInputError)
 
 
 def register_recognizer(
     name: str, factory: RecognizerFactory, replace_existing: bool = False
 ) -> None:
-    if name in _REGISTRY and not replace_existing:
-        raise SpeechError(f"recognizer {name!r} is already registered")
-    _REGISTRY[name] = factory
+    RECOGNIZERS.register(name, factory, replace_existing=replace_existing)
 
 
 def recognizer_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return list(RECOGNIZERS.names())
 
 
 def get_recognizer(name: str, **options: Any) -> Recognizer:
     """Build the backend `name` with its options (e.g. `model=PATH` for whisper)."""
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(recognizer_names())
-        raise SpeechInputError(f"unknown speech recognizer {name!r}; known: {known}") from None
-    return factory(**options)
+    return RECOGNIZERS.find(name)(**options)
