@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from robot_llm.config import ExecutorSettings, PlannerConfig, RobotConfig, StackConfig
 from robot_llm.errors import CLARIFY, FAILED, OK, REFUSED
 from robot_llm.session import (
-    ExecutorSettings,
     Session,
     SessionInputError,
     describe,
@@ -28,6 +28,22 @@ from robot_llm.session import (
 CommandInputError = SessionInputError  # bad command-line input: one line, exit code 2
 
 
+def stack_from_args(args: argparse.Namespace) -> StackConfig:
+    """The stack the shared options name (run, plan, repl, listen)."""
+    return StackConfig(
+        robot=RobotConfig(
+            scene=args.scene,
+            task=args.task,
+            seed=args.seed,
+            robot=getattr(args, "robot", None),
+            curve_keys=getattr(args, "curve_keys", None),
+        ),
+        perception=getattr(args, "perception", "camera"),
+        planner=PlannerConfig(args.planner, planner_options(args)),
+        executor=ExecutorSettings(policy=getattr(args, "policy", "scripted")),
+    )
+
+
 def open_from_args(
     args: argparse.Namespace,
     *,
@@ -35,19 +51,12 @@ def open_from_args(
     video: str | None = None,
     log: str | None = None,
 ) -> Session:
-    """The session the command line asks for (scene or task, planner, policy, robot)."""
-    robot = getattr(args, "robot", None)
+    """The session the command line asks for (scene or task, robot, planner, policy)."""
+    config = stack_from_args(args)
+    address = config.robot.address
     return open_session(
-        scene=args.scene,
-        task=args.task,
-        seed=args.seed,
-        planner=args.planner,
-        planner_options=planner_options(args),
-        perception=getattr(args, "perception", "camera"),
-        robot=robot,
-        curve_keys=getattr(args, "curve_keys", None),
-        on_link=lambda state: print(f"[link] {robot}: {state}", file=sys.stderr),
-        executor=ExecutorSettings(policy=getattr(args, "policy", "scripted")),
+        config,
+        on_link=lambda state: print(f"[link] {address}: {state}", file=sys.stderr),
         on_event=on_event,
         video=video,
         log=log,
@@ -205,9 +214,9 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
     add_planner_arguments(p)
     p.add_argument(
         "--robot",
-        metavar="ADDRESS",
-        help="drive the arm behind this bridge server (tcp://HOST:PORT) instead of a simulation; "
-        "--scene then only names its objects",
+        metavar="NAME|ADDRESS",
+        help="a simulated robot by name (panda, the default; kuka_iiwa, xarm6), or the arm "
+        "behind a bridge server (tcp://HOST:PORT), whose objects --scene then only names",
     )
     p.add_argument("--curve-keys", metavar="DIR", help="CURVE key folder for --robot")
     p.add_argument(

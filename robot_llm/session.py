@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from robot_llm.config import ExecutorSettings, RobotConfig, StackConfig
 from robot_llm.errors import InputError
 from robot_llm.execution.budget import StepBudget
 from robot_llm.robots.base import Robot
@@ -22,19 +23,6 @@ from robot_llm.types import Scene
 
 class SessionInputError(InputError):
     """Bad input for opening a session (unknown task, no scene, both a scene and a task)."""
-
-
-@dataclass(frozen=True)
-class ExecutorSettings:
-    """How a session's executor runs plans: the skills (a policy by name, from
-    `robot_llm.policies.registry`) and the executor's limits; None keeps the executor's default
-    (docs/execution.md)."""
-
-    policy: str = "scripted"
-    max_retries: int | None = None
-    max_replans: int | None = None
-    skill_timeout: float | None = None
-    max_steps: int | None = None  # stop the executor after this many control periods
 
 
 @dataclass
@@ -233,64 +221,41 @@ def _left_in_hand(results: Any, held: str | None) -> str | None:
 
 
 def open_session(
+    config: StackConfig | None = None,
     *,
-    scene: str | None = None,
-    task: str | None = None,
-    seed: int = 0,
-    planner: str = "rule",
-    perception: str = "camera",
-    robot: str | None = None,
-    curve_keys: str | None = None,
     on_link: Callable[[str], None] | None = None,
-    planner_options: Mapping[str, Any] | None = None,
-    executor: ExecutorSettings | None = None,
     on_event: Callable[[str], None] | None = None,
     video: str | None = None,
     log: str | None = None,
 ) -> Session:
-    """Build the world from a scene file or a seeded task and wrap it in a Session; with
-    `robot` (a bridge address), drive that arm instead, the scene file naming its objects.
-    `executor` picks the skills (a policy by name) and the executor's limits."""
+    """The session a configuration describes: the world built from a scene file or a seeded
+    task, with its simulated robot; or, for a robot behind a bridge, that arm, the scene file
+    naming its objects. `on_event` gets the executor's progress lines; `video` and `log` are
+    where its runs are recorded."""
     from robot_llm.envs.world import TabletopWorld
     from robot_llm.perception import scene_from_spec
-    from robot_llm.planning import PlannerError, get_planner
+    from robot_llm.planning import get_planner
     from robot_llm.policies.registry import get_policy
     from robot_llm.robots.sim import SimRobot
-    from robot_llm.tabletop.scene import load_scene
 
-    try:
-        backend = get_planner(planner, **dict(planner_options or {}))
-    except PlannerError as err:
-        raise SessionInputError(str(err)) from None
-    settings = executor or ExecutorSettings()
-    get_policy(settings.policy)  # an unknown policy is bad input before any world is built
-    extra: dict[str, Any] = {"on_event": on_event, "video": video, "log": log, "settings": settings}
-    episode_task = None
-    if scene and task:
+    config = config or StackConfig()
+    rc = config.robot
+    backend = get_planner(config.planner.name, **dict(config.planner.options))
+    get_policy(config.executor.policy)  # an unknown policy is bad input before any world is built
+    extra: dict[str, Any] = {
+        "on_event": on_event,
+        "video": video,
+        "log": log,
+        "settings": config.executor,
+    }
+    if rc.scene and rc.task:
         raise SessionInputError("give either --scene or --task, not both")
-    if robot is not None:
-        return _remote_session(robot, scene, backend, perception, curve_keys, on_link, extra)
-    if scene:
-        spec = load_scene(scene)
-        source = scene
-    elif task:
-        from gymnasium.utils.seeding import np_random
-
-        from robot_llm.envs import ENV_IDS, env_id
-        from robot_llm.envs.tasks import make_task
-
-        name = task.split("/")[-1].removesuffix("-v0")
-        if env_id(name) not in ENV_IDS:
-            raise SessionInputError(f"unknown task {task!r}; known: {', '.join(ENV_IDS)}")
-        episode_task = make_task(name)
-        rng, _ = np_random(seed)
-        spec = episode_task.reset(rng).scene
-        source = f"{env_id(name)} seed {seed}"
-    else:
-        raise SessionInputError("give a scene: --scene FILE or --task ID --seed N")
-    world = TabletopWorld()
+    if rc.address is not None:
+        return _remote_session(rc, backend, config.perception, on_link, extra)
+    spec, episode_task, source = _scene_of(rc)
+    world = TabletopWorld(rc.sim_robot)
     world.build(spec)
-    if perception == "truth":
+    if config.perception == "truth":
         from robot_llm.perception import TruthPerceiver  # ablation: simulator ground truth
 
         perceiver: Any = TruthPerceiver(world)
@@ -304,12 +269,31 @@ def open_session(
     )
 
 
+def _scene_of(rc: RobotConfig) -> tuple[Any, Any, str]:
+    """The scene spec of a scene file or a seeded task, the task (or None), and its source."""
+    from robot_llm.tabletop.scene import load_scene
+
+    if rc.scene:
+        return load_scene(rc.scene), None, rc.scene
+    if not rc.task:
+        raise SessionInputError("give a scene: --scene FILE or --task ID --seed N")
+    from gymnasium.utils.seeding import np_random
+
+    from robot_llm.envs import ENV_IDS, env_id
+    from robot_llm.envs.tasks import make_task
+
+    name = rc.task.split("/")[-1].removesuffix("-v0")
+    if env_id(name) not in ENV_IDS:
+        raise SessionInputError(f"unknown task {rc.task!r}; known: {', '.join(ENV_IDS)}")
+    episode_task = make_task(name)
+    rng, _ = np_random(rc.seed)
+    return episode_task.reset(rng).scene, episode_task, f"{env_id(name)} seed {rc.seed}"
+
+
 def _remote_session(
-    address: str,
-    scene: str | None,
+    rc: RobotConfig,
     planner: Any,
     perception: str,
-    curve_keys: str | None,
     on_link: Callable[[str], None] | None,
     extra: Mapping[str, Any],
 ) -> Session:
@@ -324,12 +308,13 @@ def _remote_session(
             "--perception truth needs the simulator; a --robot is seen by camera"
         )
     reference = None
-    if scene:
+    if rc.scene:
         from robot_llm.tabletop.scene import load_scene
 
-        reference = scene_from_spec(load_scene(scene))
+        reference = scene_from_spec(load_scene(rc.scene))
+    address = rc.address or ""
     try:
-        robot = RemoteRobot(address, curve_keys=curve_keys, on_link=on_link)
+        robot = RemoteRobot(address, curve_keys=rc.curve_keys, on_link=on_link)
     except RobotError as err:
         raise SessionInputError(f"cannot reach the robot at {address}: {err}") from None
     return Session(None, robot, CameraPerceiver(), reference, planner, None, address, **extra)

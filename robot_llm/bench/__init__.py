@@ -7,11 +7,12 @@
 episode rows, the metrics, the generalization splits and how to run on a Ray cluster.
 """
 
-from robot_llm.bench.episode import EpisodeSpec, StackConfig, run_episode
+from robot_llm.bench.episode import EpisodeSpec, run_episode
 from robot_llm.bench.metrics import chain_metrics, summarize, wilson
 from robot_llm.bench.runner import RunDirError, RunRequest, plan_episodes, run_suite
 from robot_llm.bench.splits import SPLITS, Holdout, episode_features, split_of
 from robot_llm.bench.suite import Suite, SuiteError, bundled_suites, load_suite, parse_suite
+from robot_llm.config import StackConfig
 from robot_llm.policies.registry import PolicyError, get_policy, register_policy
 
 __all__ = [

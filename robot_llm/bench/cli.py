@@ -113,9 +113,9 @@ def _bench(args: argparse.Namespace) -> int:
         raise InputError(f"--seed must be at least 0, got {args.seed}")
     if args.videos is not None and args.videos < 0:
         raise InputError(f"--videos must be at least 0, got {args.videos}")
-    from robot_llm.bench.episode import StackConfig
     from robot_llm.bench.runner import RunRequest, run_suite
     from robot_llm.bench.suite import load_suite
+    from robot_llm.config import ExecutorSettings, PlannerConfig, StackConfig
     from robot_llm.planning import get_planner
     from robot_llm.policies.registry import get_policy
 
@@ -125,7 +125,11 @@ def _bench(args: argparse.Namespace) -> int:
     out = Path(args.out or f"out/bench/{suite.name}-{args.perception}")
     request = RunRequest(
         suite=suite,
-        stack=StackConfig(args.planner, args.policy, args.perception),
+        stack=StackConfig(
+            perception=args.perception,
+            planner=PlannerConfig(args.planner),
+            executor=ExecutorSettings(policy=args.policy),
+        ),
         out=out,
         workers=args.workers,
         ray=args.ray,

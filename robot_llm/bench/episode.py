@@ -12,22 +12,14 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from robot_llm.config import RobotConfig, StackConfig
 from robot_llm.execution.budget import StepBudget
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """The stack under test: planner backend, skills (policy) and perception mode."""
-
-    planner: str = "rule"
-    policy: str = "scripted"
-    perception: str = "camera"
 
 
 @dataclass(frozen=True)
@@ -40,6 +32,23 @@ class EpisodeSpec:
     seed: int
     split: str = "all"
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def episode_stack(spec: EpisodeSpec, stack: StackConfig) -> StackConfig:
+    """The stack of one episode: the run's, on the episode's task and seed, with the suite
+    entry's executor limits."""
+    options = spec.options
+    return replace(
+        stack,
+        robot=RobotConfig(task=spec.family, seed=spec.seed),
+        executor=replace(
+            stack.executor,
+            max_retries=options.get("max_retries"),
+            max_replans=options.get("max_replans"),
+            skill_timeout=options.get("skill_timeout"),
+            max_steps=int(options["max_steps"]) if options.get("max_steps") else None,
+        ),
+    )
 
 
 def limit_threads() -> None:
@@ -60,7 +69,7 @@ def run_episode(
 ) -> dict[str, Any]:
     """Run one episode and return its row (see docs/bench.md for the fields). With `video_dir`,
     each instruction's execution is recorded to `video_dir/turn-K.mp4`."""
-    from robot_llm.session import ExecutorSettings, open_session
+    from robot_llm.session import open_session
 
     limit_threads()
     t0 = time.perf_counter()
@@ -73,20 +82,7 @@ def run_episode(
         "split": spec.split,
     }
     try:
-        options = spec.options
-        session = open_session(
-            task=spec.family,
-            seed=spec.seed,
-            planner=stack.planner,
-            perception=stack.perception,
-            executor=ExecutorSettings(
-                policy=stack.policy,
-                max_retries=options.get("max_retries"),
-                max_replans=options.get("max_replans"),
-                skill_timeout=options.get("skill_timeout"),
-                max_steps=int(options["max_steps"]) if options.get("max_steps") else None,
-            ),
-        )
+        session = open_session(episode_stack(spec, stack))
     except Exception as err:  # a sampler or world that cannot be built is a failed episode
         return _error(row, err, t0)
     setup_s = time.perf_counter() - t0

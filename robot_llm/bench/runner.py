@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from robot_llm.bench.episode import EpisodeSpec, StackConfig, run_episode
+from robot_llm.bench.episode import EpisodeSpec, run_episode
 from robot_llm.bench.progress import Progress
 from robot_llm.bench.splits import select_seeds
 from robot_llm.bench.suite import Suite
+from robot_llm.config import StackConfig
 from robot_llm.errors import InputError
 
 FORMAT = 1
@@ -62,7 +63,16 @@ class RunRequest:
 
     def identity(self) -> dict[str, Any]:
         """What decides the results, in its JSON form (as run.json stores it)."""
-        ident = {"format": FORMAT, "suite": self.suite.to_dict(), **dataclasses.asdict(self.stack)}
+        stack = self.stack
+        ident = {
+            "format": FORMAT,
+            "suite": self.suite.to_dict(),
+            "planner": stack.planner.name,
+            "policy": stack.executor.policy,
+            "perception": stack.perception,
+        }
+        if stack.planner.options:  # only when given, so earlier run folders stay comparable
+            ident["planner_options"] = dict(stack.planner.options)
         loaded: dict[str, Any] = json.loads(json.dumps(ident))
         return loaded
 

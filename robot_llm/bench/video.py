@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from robot_llm.bench.episode import EpisodeSpec, StackConfig, run_episode
+from robot_llm.bench.episode import EpisodeSpec, run_episode
+from robot_llm.config import StackConfig
 
 TITLE_SECONDS = 2.5
 DEFAULT_SIZE = (480, 640)  # frame height, width when nothing was recorded
