@@ -12,13 +12,46 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from robot_llm.config import ExecutorSettings, RobotConfig, StackConfig
 from robot_llm.errors import InputError
 from robot_llm.execution.budget import StepBudget
 from robot_llm.robots.base import Robot
-from robot_llm.types import Scene
+from robot_llm.types import CameraFrame, Scene
+
+if TYPE_CHECKING:
+    from robot_llm.execution import Executor
+    from robot_llm.planning import History, Planner
+
+
+class ScenePerceiver(Protocol):
+    """Camera frame to scene (CameraPerceiver, or TruthPerceiver for ablations)."""
+
+    def perceive(self, frame: CameraFrame) -> Scene: ...
+
+
+class SimulatedWorld(Protocol):
+    """What a session needs of a simulated world: object poses for a task's verdict, and close."""
+
+    def object_states(self) -> Mapping[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class EpisodeTask(Protocol):
+    """A task a session was opened with: its instruction and its own verdict."""
+
+    @property
+    def instruction(self) -> str: ...
+
+    def evaluate(self, states: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+
+def _new_history() -> History:
+    from robot_llm.planning import History
+
+    return History()
 
 
 class SessionInputError(InputError):
@@ -32,29 +65,23 @@ class Session:
     `on_event` receives the executor's progress lines. `stop()` halts the arm from any thread.
     """
 
-    world: Any  # the simulated world; None for a robot behind a bridge
+    world: SimulatedWorld | None  # None for a robot behind a bridge
     robot: Robot
-    perceiver: Any
+    perceiver: ScenePerceiver
     reference: Scene | None  # the scene file's (or task's) objects: the ids plans use
-    planner: Any
-    task: Any = None  # envs Task when opened with a task id
+    planner: Planner
+    task: EpisodeTask | None = None  # when opened with a task id
     source: str = ""
     on_event: Callable[[str], None] | None = None
     video: str | None = None
     log: str | None = None
-    history: Any = field(default=None)
+    history: History = field(default_factory=_new_history)
     # Asked before a plan moves the arm (the operator confirms it); None: run without asking.
     confirm: Callable[[Any], bool] | None = None
     settings: ExecutorSettings = field(default_factory=ExecutorSettings)
     budget: StepBudget | None = field(default=None, init=False)  # with settings.max_steps
-    _executor: Any = field(default=None, repr=False)
+    _executor: Executor | None = field(default=None, repr=False)
     _in_hand: str | None = field(default=None, repr=False)  # picked by the plans, not yet put
-
-    def __post_init__(self) -> None:
-        from robot_llm.planning import History
-
-        if self.history is None:
-            self.history = History()
 
     # -- perception and planning --------------------------------------------------------------
     def perceive(self) -> Scene:
@@ -86,7 +113,8 @@ class Session:
             if i in scene.ids:
                 continue
             if i == self._in_hand and is_held(i, scene, state, tracker.known):
-                o = replace(o, position=tuple(state.ee_position))
+                x, y, z = state.ee_position
+                o = replace(o, position=(x, y, z))
             unseen.append(o)
         return replace(scene, objects=scene.objects + tuple(unseen))
 
@@ -189,11 +217,17 @@ class Session:
                 out["reason"] = "the operator did not confirm the plan; nothing moved"
         out["scene_after" if execute else "scene"] = scene_objects(after)
         if self.task is not None and execute:
-            verdict = self.task.evaluate(self.world.object_states())
+            verdict = self.task_verdict()
             out["task_success"] = bool(verdict["success"])
             out["task_progress"] = float(verdict["progress"])
         out["timings"] = timings
         return out
+
+    def task_verdict(self) -> Mapping[str, Any]:
+        """The task's own verdict on the simulated world now (a session opened with a task)."""
+        if self.task is None or self.world is None:
+            raise RuntimeError("this session was not opened with a task in simulation")
+        return self.task.evaluate(self.world.object_states())
 
     def _confirmed(self, plan: Any) -> bool:
         if self.confirm is None or all(s.skill == "stop" for s in plan.subgoals):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def run_episode(
     chain = spec.family == "Chain"
     try:
         turns = _play(session, chain, video_dir)
-        verdict = session.task.evaluate(session.world.object_states())
+        verdict = session.task_verdict()
         row.update(_summarize(turns, verdict, session.budget, chain))
     except Exception as err:  # a crash in the stack is this episode's failure, not the run's
         return _error(row, err, t0)
@@ -109,7 +110,7 @@ def _play(session: Any, chain: bool, video_dir: str | None) -> list[dict[str, An
         if video_dir is not None:
             session.executor.video = Path(video_dir) / f"turn-{len(turns)}.mp4"
         out = session.turn(task.instruction)
-        verdict = task.evaluate(session.world.object_states())
+        verdict = session.task_verdict()
         out["verdict"] = {k: _plain(v) for k, v in verdict.items()}
         turns.append(out)
         done = bool(verdict.get("subtask_done", verdict["success"]))
@@ -118,7 +119,7 @@ def _play(session: Any, chain: bool, video_dir: str | None) -> list[dict[str, An
 
 
 def _summarize(
-    turns: list[dict[str, Any]], verdict: dict[str, Any], budget: StepBudget | None, chain: bool
+    turns: list[dict[str, Any]], verdict: Mapping[str, Any], budget: StepBudget | None, chain: bool
 ) -> dict[str, Any]:
     last = turns[-1]
     success = bool(verdict["success"])
