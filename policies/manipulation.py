@@ -49,7 +49,8 @@ from robot_llm.policies.scene_geometry import (
     tallest_near,
     top,
 )
-from robot_llm.types import DIRECTIONS, Scene, SceneObject, Subgoal
+from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
+from robot_llm.types import Scene, SceneObject, Subgoal
 
 # The hand travels this high above the tallest object near its path (fingertips reach about
 # 1 cm below the end-effector point), meters.
@@ -85,15 +86,6 @@ PUSH_FINGER_HALF_WIDTH: Final = 0.03
 PUSH_PATH_MARGIN: Final = 0.005
 # Panda fingertips reach this far below the end-effector point, meters.
 FINGERTIP_DEPTH: Final = 0.0072
-DEFAULT_PUSH_DISTANCE: Final = 0.10
-# Table-frame unit vectors of the push directions (x away from the robot, y to its left).
-DIRECTION_VECTORS: Final[dict[str, tuple[float, float]]] = {
-    "left": (0.0, 1.0),
-    "right": (0.0, -1.0),
-    "forward": (1.0, 0.0),
-    "back": (-1.0, 0.0),
-}
-assert set(DIRECTION_VECTORS) == set(DIRECTIONS)
 
 
 def grasp_depth(edge: float) -> float:

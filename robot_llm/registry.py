@@ -64,6 +64,11 @@ class Registry(Mapping[str, T], Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def unregister(self, name: str) -> None:
+        """Remove a registered entry (a plugin unloading, a test cleaning up); absent is fine."""
+        self._entries.pop(name, None)
+        self._paths.pop(name, None)
+
     def register_path(self, name: str, target: str) -> None:
         """Add an entry by import path, imported when it is first found."""
         if name in self._entries or name in self._paths:

@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 
 # What push directions and the default push distance mean, as the push skill defines them.
-from robot_llm.policies.manipulation import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
+from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
 from robot_llm.tabletop.geometry import half_extents_xy
 from robot_llm.tabletop.object_state import ObjectState
 from robot_llm.tabletop.predicates import (

@@ -25,13 +25,13 @@ from robot_llm.planning.lexicon import (
     BLOCK,
     CONTAINERS,
     DEFAULT_PUSH,
-    DIRECTION_VECTORS,
     REGION_CENTERS,
     SMALL_PUSH,
     ZONE,
 )
 from robot_llm.planning.refs import parse_np
 from robot_llm.planning.text import Amount, take_distance, take_point
+from robot_llm.tabletop.directions import DIRECTION_VECTORS
 from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.types import Subgoal
 

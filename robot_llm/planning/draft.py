@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from robot_llm.planning.base import History
 from robot_llm.planning.describe import join, name, names
-from robot_llm.planning.lexicon import BLOCK, BOWL, CAPABILITIES, DIRECTION_VECTORS, TRAY, ZONE
+from robot_llm.planning.lexicon import BLOCK, BOWL, CAPABILITIES, TRAY, ZONE
 from robot_llm.planning.resolve import Context
 from robot_llm.planning.table_model import TableModel, describe_workspace
+from robot_llm.tabletop.directions import DIRECTION_VECTORS
 from robot_llm.types import Clarify, Plan, Refuse, Scene, Subgoal
 
 PUSH_GAP = 0.01  # meters left between a pushed object and the one it is pushed next to

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE
 from robot_llm.tabletop.predicates import REGIONS
 
 BLOCK, BOWL, ZONE, TRAY = "block", "bowl", "zone", "tray"
@@ -172,12 +173,6 @@ DIRECTION_WORDS: Final[dict[str, str]] = {
     "backwards": "back",
     "closer": "back",
 }
-DIRECTION_VECTORS: Final[dict[str, tuple[float, float]]] = {
-    "left": (0.0, 1.0),
-    "right": (0.0, -1.0),
-    "forward": (1.0, 0.0),
-    "back": (-1.0, 0.0),
-}
 
 # Region phrases (after "to the", "into the", "in the", "at the") -> REGIONS names.
 REGION_PHRASES: Final[dict[str, str]] = {}
@@ -279,7 +274,7 @@ UNITS: Final[dict[str, float]] = {
     "inch": 0.0254,
     "inches": 0.0254,
 }
-DEFAULT_PUSH: Final = 0.10  # meters, the plan schema's default
+DEFAULT_PUSH: Final = DEFAULT_PUSH_DISTANCE  # meters, the plan schema's default
 SMALL_PUSH: Final = 0.05  # "nudge", "a little", "slightly"
 SMALL_MOVE_WORDS: Final = ("a little bit", "a little", "a bit", "slightly", "a touch", "a tad")
 LARGE_MOVE_WORDS: Final = ("a lot", "a long way")

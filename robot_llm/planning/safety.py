@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from robot_llm.errors import InputError, read_user_file
-from robot_llm.planning.lexicon import DIRECTION_VECTORS
+from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
+from robot_llm.tabletop.scene import WORKSPACE
 from robot_llm.types import DIRECTIONS, SKILLS, Clarify, Plan, PlanResult, Refuse, Scene
 
 DEFAULT_POLICY: Final = "safety_policy.yaml"
 _RULE_KEYS: Final = frozenset({"id", "reason", "keywords", "patterns"})
 _LIMIT_KEYS: Final = frozenset({"max_speed", "max_push_distance", "workspace", "z"})
 _TOP_KEYS: Final = frozenset({"version", "limits", "rules"})
-DEFAULT_PUSH_DISTANCE: Final = 0.10
 POSITION_TOLERANCE: Final = 1e-6
 _SPEED: Final = re.compile(
     r"(\d+(?:\.\d+)?)\s*(m/s|mps|meters? per second|metres? per second|cm/s|centimet(?:er|re)s? "
@@ -111,8 +111,8 @@ class Limits:
 
     max_speed: float = 0.25
     max_push_distance: float = 0.30
-    x: tuple[float, float] = (0.30, 0.70)
-    y: tuple[float, float] = (-0.30, 0.30)
+    x: tuple[float, float] = WORKSPACE.x  # the default policy file repeats them, for readers
+    y: tuple[float, float] = WORKSPACE.y
     z: tuple[float, float] = (0.0, 0.45)
 
     def inside(self, x: float, y: float) -> bool:
