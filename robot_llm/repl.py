@@ -296,7 +296,7 @@ def _setup_readline(history_file: str | None, session: Session) -> None:
         import readline
     except ImportError:  # no line editing on this platform; plain input() still works
         return
-    from robot_llm.planning.clauses import completion_words
+    from robot_llm.planning.verb_words import completion_words
 
     words = set(completion_words())  # the planner's verbs, nouns and directions
     for o in session.reference.objects if session.reference is not None else ():

@@ -507,7 +507,7 @@ def test_a_pyramid_base_row_runs_away_from_the_robot_square_and_free() -> None:
 
 def test_every_action_of_the_verb_table_has_one_handler() -> None:
     """A verb synonym is one row in VERBS; the action it names must be planned by a handler."""
-    from robot_llm.planning.clauses import VERBS
+    from robot_llm.planning.verb_words import VERBS
     from robot_llm.planning.verbs import HANDLERS
 
     actions = {action for _, action in VERBS}
@@ -515,7 +515,7 @@ def test_every_action_of_the_verb_table_has_one_handler() -> None:
 
 
 def test_repl_completion_reads_the_planner_tables() -> None:
-    from robot_llm.planning.clauses import VERBS, completion_words
+    from robot_llm.planning.verb_words import VERBS, completion_words
 
     words = completion_words()
     assert {"pick up", "grab", "bowl", "cubes", "left", "then"} <= words

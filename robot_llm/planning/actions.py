@@ -12,14 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import tasks
-from robot_llm.planning.clauses import (
-    ARM_WORDS,
-    Dest,
-    dest_starts,
-    parse_dest,
-    take_order,
-    take_push_mode,
-)
+from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order, take_push_mode
 from robot_llm.planning.draft import ClauseInfo, clarify, refuse
 from robot_llm.planning.lexicon import (
     BLOCK,
@@ -31,6 +24,7 @@ from robot_llm.planning.lexicon import (
 )
 from robot_llm.planning.refs import parse_np
 from robot_llm.planning.text import Amount, take_distance, take_point
+from robot_llm.planning.verb_words import ARM_WORDS
 from robot_llm.tabletop.directions import DIRECTION_VECTORS
 from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.types import Subgoal

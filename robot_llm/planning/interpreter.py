@@ -19,10 +19,8 @@ from robot_llm.planning.clauses import (
     ON_TOP,
     Dest,
     dest_starts,
-    find_verb,
     parse_dest,
     run_on_cuts,
-    starts_action,
     take_push_mode,
 )
 from robot_llm.planning.describe import join, which_question
@@ -45,6 +43,7 @@ from robot_llm.planning.text import (
     take_point,
     tokenize,
 )
+from robot_llm.planning.verb_words import find_verb, starts_action
 from robot_llm.planning.verbs import HANDLERS
 
 SORT_HINTS: Final = re.compile(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from robot_llm.planning import actions
-from robot_llm.planning.clauses import Dest, dest_starts, find_verb, parse_dest, take_order
+from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.describe import inventory, join
 from robot_llm.planning.draft import PlanDraft, clarify, refuse
@@ -22,6 +22,7 @@ from robot_llm.planning.lexicon import BLOCK, BOWL, CONTAINERS, SIZE_ORDER, TRAY
 from robot_llm.planning.refs import Ref, parse_np
 from robot_llm.planning.resolve import Found
 from robot_llm.planning.table_model import TableModel
+from robot_llm.planning.verb_words import find_verb
 from robot_llm.types import Plan
 
 if TYPE_CHECKING:

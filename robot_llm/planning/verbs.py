@@ -1,6 +1,6 @@
 """What each action of the verb table does: one registered handler per action.
 
-`clauses.VERBS` maps words to actions ("grab" -> "pick"); this module maps each action to the
+`verb_words.VERBS` maps words to actions ("grab" -> "pick"); this module maps each action to the
 handler that plans it, so a verb synonym is one row in `VERBS` and a new action is one handler
 here. A handler gets the interpreter, the action, the verb's words, the rest of the clause and
 the whole clause.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import actions, tasks
-from robot_llm.planning.clauses import ARM_WORDS
+from robot_llm.planning.verb_words import ARM_WORDS
 from robot_llm.types import Subgoal
 
 if TYPE_CHECKING:

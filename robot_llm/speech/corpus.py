@@ -129,9 +129,9 @@ def suite_sentences() -> tuple[str, ...]:
 def lexicon_words() -> frozenset[str]:
     """Single words of the planner's tables (and the CSS color names it knows)."""
     from robot_llm.planning import lexicon as lx
-    from robot_llm.planning.clauses import UNSUPPORTED, VERBS
     from robot_llm.planning.colors import color_lexicon
     from robot_llm.planning.text import STOP_WORDS
+    from robot_llm.planning.verb_words import UNSUPPORTED, VERBS
     from robot_llm.tabletop.palette import COLORS
 
     words: set[str] = set(COLORS) | set(color_lexicon()) | set(STOP_WORDS) | set(UNSUPPORTED)
