@@ -11,8 +11,9 @@ wins within a period), or holds. Modes, by priority:
   its next command or heartbeat clears it);
 - "ok": a live controller's commands are applied.
 
-Leaving "ok" halts the arm (Driver.stop), so it holds where it is: at once for an RPC, at the
-next tick for the watchdog. Reports show a mode other than "ok" only once that halt has landed.
+Leaving "ok" halts the arm (Driver.stop), so it holds where it is: at once for an RPC, and when
+the watchdog's time runs out (the control thread wakes for it between ticks). Reports show a
+mode other than "ok" only once that halt has landed.
 
 The control lease is bound to the peer that said hello (its CURVE key, or its address) and, from
 its first command or heartbeat, to that command connection: a session number alone is no
