@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.planning import tasks
+from robot_llm.planning import moves, tasks
 from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order, take_push_mode
 from robot_llm.planning.draft import ClauseInfo, clarify, refuse
 from robot_llm.planning.lexicon import (
@@ -142,7 +142,7 @@ def move_objects(
 ) -> None:
     s = it.s
     world = s.world
-    objs = tasks.ordered(world, objs, order)
+    objs = moves.ordered(world, objs, order)
     if len(objs) > 1 and targets and dest.kind in ("on", "in", "to", "toward"):
         objs = [o for o in objs if o != targets[0]]  # "put all the blocks on the blue block"
     for o in objs:
@@ -166,8 +166,8 @@ def move_objects(
             raise refuse(f"I can't put {s.name(target)} on itself.")
         chain = many and (t.kind == BLOCK or (stack and t.kind in CONTAINERS))
         prev_target = target
-        for o in tasks.top_first(world, objs):
-            tasks.clear_for_move(s, o, objs)
+        for o in moves.top_first(world, objs):
+            moves.clear_for_move(s, o, objs)
             if chain and world[prev_target].kind == BLOCK:
                 s.put_on(o, prev_target, chain=True)
             else:
@@ -186,8 +186,8 @@ def move_objects(
         label = f"the {dest.region} {'side' if ' ' not in dest.region else 'corner'}"
         if dest.region == "center":
             label = "the center"
-        for o in tasks.top_first(world, objs):
-            tasks.clear_for_move(s, o, objs)
+        for o in moves.top_first(world, objs):
+            moves.clear_for_move(s, o, objs)
             spot = world.free_spot(o, (cx, cy), box)
             if spot is None:
                 raise refuse(f"There is no free space left in {label} for {s.name(o)}.")
@@ -212,8 +212,8 @@ def move_objects(
         raise refuse(
             f"I can put only one block at that spot; tell me where each of {s.names(objs)} goes."
         )
-    for o in tasks.top_first(world, objs):
-        tasks.clear_for_move(s, o, objs)
+    for o in moves.top_first(world, objs):
+        moves.clear_for_move(s, o, objs)
         move_one(it, o, dest, targets, amount)
     s.mention(objs)
 
