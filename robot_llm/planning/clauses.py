@@ -210,88 +210,102 @@ def parse_dest(
     t = [w for w in tokens if w not in (",",)]
     if not t:
         return None
-    words: tuple[str, ...]
-    prep: tuple[str, ...]
     if "<point>" in t:
         rest = [w for w in t if w not in ("at", "to", "on", "<point>", "position", "the", "point")]
         return Dest("point", point=point) if not rest and point is not None else None
+    fixed = _fixed_dest(t)
+    if fixed is not None:
+        return fixed
+    inner = _lead_in(t)
+    if inner is not None:
+        return parse_dest(inner, ids, point)
+    # directions: "left", "to the left", "forward", "back toward the robot", "as far left as ..."
+    return _direction(t) or _region_dest(t) or _relative_dest(t, ids)
+
+
+def _fixed_dest(t: list[str]) -> Dest | None:
+    """Destinations said in set phrases: off the table, down, away, the table, together, back
+    where it was, on top (of the block just named)."""
     for words in OFF_TABLE:
         if _is(t, words):
             return Dest("off_table")
     if t in (["down"], ["away"]):
         return Dest(t[0])
-    for words in TABLE_WORDS:
-        if t == list(words):
-            return Dest("table")
+    if any(t == list(words) for words in TABLE_WORDS):
+        return Dest("table")
     if t in TOGETHER:
         return Dest("together")
-    for words in BACK_WORDS:
-        if t == list(words):
-            return Dest("back")
-    if t[0] in ("down", "over") and len(t) > 1:  # "put it down next to the bowl"
-        return parse_dest(t[1:], ids, point)
+    if any(t == list(words) for words in BACK_WORDS):
+        return Dest("back")
+    if t in (["on", "top"], ["on", "the", "top"], ["at", "the", "top"], ["on", "top", "of", "it"]):
+        return Dest("on", (Ref(words=ON_TOP, quant="it"),))
+    return None
+
+
+_LEADS: Final = (
+    ["until", "it", "is"],
+    ["till", "it", "is"],
+    ["so", "that", "it", "is"],
+    ["so", "it", "is"],
+    ["until", "it", "sits"],
+    ["until", "it", "touches"],
+)
+
+
+def _lead_in(t: list[str]) -> list[str] | None:
+    """The destination after words that only lead into it ("down next to the bowl", "to the
+    spot between the bowls", "until it is beside X"), or None when there are none."""
+    if t[0] in ("down", "over") and len(t) > 1:
+        return t[1:]
     for spot_prep in ("to", "at", "in", "on", "into", "onto"):
         for noun in ("spot", "place", "position", "point", "space", "area"):
             if t[:3] == [spot_prep, "the", noun] and len(t) > 3 and t[3] in _SPOT_FOLLOW:
-                return parse_dest(t[3:], ids, point)  # "to the spot between the bowls"
-    for lead in (
-        ["until", "it", "is"],
-        ["till", "it", "is"],
-        ["so", "that", "it", "is"],
-        ["so", "it", "is"],
-        ["until", "it", "sits"],
-        ["until", "it", "touches"],
-    ):
-        if t[: len(lead)] == lead and len(t) > len(lead):  # "slide it over until it is beside X"
+                return t[3:]
+    for lead in _LEADS:
+        if t[: len(lead)] == lead and len(t) > len(lead):
             rest = t[len(lead) :]
-            if lead[-1] == "touches":
-                rest = ["next", "to", *rest]
-            return parse_dest(rest, ids, point)
-    if t in (["on", "top"], ["on", "the", "top"], ["at", "the", "top"], ["on", "top", "of", "it"]):
-        return Dest("on", (Ref(words=ON_TOP, quant="it"),))  # on the block just named
-    # directions: "left", "to the left", "forward", "back toward the robot", "as far left as ..."
-    d = _direction(t)
-    if d is not None:
-        return d
-    # regions: "to the far left corner", "in the middle of the table", "at the back"
-    for prep in (
-        ("all", "the", "way", "to"),
-        ("over", "to"),
-        ("to",),
-        ("into",),
-        ("in",),
-        ("at",),
-        ("on",),
-        ("onto",),
-        ("toward",),
-        ("towards",),
-        ("over", "in"),
-        ("over", "at"),
-    ):
-        if _is(t, prep):
-            rest = t[len(prep) :]
-            if rest[:1] == ["the"]:
-                rest = rest[1:]
-            for tail in (
-                ["of", "the", "table"],
-                ["of", "the", "workspace"],
-                ["of", "the", "tabletop"],
-            ):
-                if rest[-3:] == tail:
-                    rest = rest[:-3]
-            phrase = " ".join(rest)
-            if phrase in (
-                "a corner",
-                "corner",
-                "nearest corner",
-                "closest corner",
-                "a nearby corner",
-            ):
-                return Dest("region", region="corner")  # the corner nearest the object
-            if phrase in REGION_PHRASES:
-                if phrase in ("back",) and prep == ("to",) and len(t) == 2:
-                    continue
-                return Dest("region", region=REGION_PHRASES[phrase])
+            return ["next", "to", *rest] if lead[-1] == "touches" else rest
+    return None
+
+
+_REGION_PREPS: Final = (
+    ("all", "the", "way", "to"),
+    ("over", "to"),
+    ("to",),
+    ("into",),
+    ("in",),
+    ("at",),
+    ("on",),
+    ("onto",),
+    ("toward",),
+    ("towards",),
+    ("over", "in"),
+    ("over", "at"),
+)
+_ANY_CORNER: Final = ("a corner", "corner", "nearest corner", "closest corner", "a nearby corner")
+
+
+def _region_dest(t: list[str]) -> Dest | None:
+    """Regions: "to the far left corner", "in the middle of the table", "at the back"."""
+    for prep in _REGION_PREPS:
+        if not _is(t, prep):
+            continue
+        rest = t[len(prep) :]
+        if rest[:1] == ["the"]:
+            rest = rest[1:]
+        for tail in (["of", "the", "table"], ["of", "the", "workspace"], ["of", "the", "tabletop"]):
+            if rest[-3:] == tail:
+                rest = rest[:-3]
+        phrase = " ".join(rest)
+        if phrase in _ANY_CORNER:
+            return Dest("region", region="corner")  # the corner nearest the object
+        if phrase in REGION_PHRASES and not (phrase == "back" and prep == ("to",) and len(t) == 2):
+            return Dest("region", region=REGION_PHRASES[phrase])
+    return None
+
+
+def _relative_dest(t: list[str], ids: frozenset[str]) -> Dest | None:
+    """Places named by other objects: beside, between, near, on or in one."""
     for words, side in SIDE_WORDS:
         if _is(t, words):
             ref = parse_np(t[len(words) :], ids)
@@ -312,9 +326,8 @@ def parse_dest(
     for words, kind in TARGET_WORDS:
         if _is(t, words):
             ref = parse_np(t[len(words) :], ids)
-            if ref is None:
-                continue
-            return Dest(kind, (ref,))
+            if ref is not None:
+                return Dest(kind, (ref,))
     return None
 
 
