@@ -189,70 +189,99 @@ class _Parser:
         return Ref(words=words, quant="all", members=tuple(shared), excluding=excluding), j
 
     def simple(self, i: int) -> tuple[Ref, int] | None:
-        start = i
-        phrase: tuple[str, ...]
-        n = len(self.t)
-        if i >= n:
+        if i >= len(self.t):
             return None
         w = self.t[i]
-        # pronouns and pronoun-like phrases
+        found = self._pronoun(i) or self._rest_of(i)
+        if found is not None:
+            return found
+        if w in ("everything", "anything", "all") and not self._modifier_or_noun(
+            i + 1, allow_det=True
+        ):
+            return self.post(Ref(words=(w,), quant="all", plural=True), i + 1)
+        start = i
+        ref, i = self._determiner(i)
+        count = self._count_at(i)
+        if count is not None:
+            value, i = count
+            ref = replace(ref, quant="count" if ref.quant != "all" else "all", count=value)
+            ref = replace(ref, plural=value > 1)
+            if self.at(i, "of") and self.word(i + 1) in ("the", "these", "those"):
+                i += 2
+        ref, i = self.modifiers(ref, i)
+        if i == start or not self._has_content(ref):
+            return None
+        ref = replace(ref, words=tuple(self.t[start:i]))
+        return self.post(ref, i)
+
+    _PRONOUN_PHRASES: Final = (
+        (("all", "of", "them"), "them"),
+        (("all", "of", "those"), "them"),
+        (("each", "of", "them"), "them"),
+        (("both", "of", "them"), "them"),
+        (("all", "three", "of", "them"), "them"),
+        (("the", "same", "one"), "it"),
+        (("the", "same", "block"), "it"),
+        (("the", "same", "place"), "same"),
+        (("the", "same", "spot"), "same"),
+        (("same", "one"), "it"),
+        (("this", "one"), "it"),
+        (("that", "one"), "it"),
+    )
+
+    def _pronoun(self, i: int) -> tuple[Ref, int] | None:
+        """Pronouns and pronoun-like phrases: "it", "them", "the same one", "that"."""
+        w = self.t[i]
         if w in ("it", "itself"):
             return Ref(words=(w,), quant="it"), i + 1
         if w in ("them", "they", "themselves"):
             return Ref(words=(w,), quant="them", plural=True), i + 1
-        for phrase, quant in (
-            (("all", "of", "them"), "them"),
-            (("all", "of", "those"), "them"),
-            (("each", "of", "them"), "them"),
-            (("both", "of", "them"), "them"),
-            (("all", "three", "of", "them"), "them"),
-            (("the", "same", "one"), "it"),
-            (("the", "same", "block"), "it"),
-            (("the", "same", "place"), "same"),
-            (("the", "same", "spot"), "same"),
-            (("same", "one"), "it"),
-            (("this", "one"), "it"),
-            (("that", "one"), "it"),
-        ):
+        for phrase, quant in self._PRONOUN_PHRASES:
             if self.at(i, *phrase):
                 return Ref(words=phrase, quant=quant, plural=quant == "them"), i + len(phrase)
         if w in ("this", "that") and not self._modifier_or_noun(i + 1):
             return Ref(words=(w,), quant="it"), i + 1
         if w in ("these", "those") and not self._modifier_or_noun(i + 1):
             return Ref(words=(w,), quant="them", plural=True), i + 1
-        for phrase in (
-            ("the", "rest", "of", "the"),
-            ("all", "the", "rest", "of", "the"),
-            ("the", "rest"),
-            ("all", "the", "rest"),
-            ("the", "others"),
-            ("all", "the", "others"),
-            ("everything", "else"),
-            ("all", "the", "other"),
-            ("all", "other"),
-            ("the", "remaining"),
-            ("all", "remaining"),
-            ("the", "other"),
-        ):
-            if self.at(i, *phrase):
-                k = i + len(phrase)
-                rest_quant = "rest" if phrase[-1] not in ("other",) else "other"
-                mods = self.modifiers(Ref(quant=rest_quant, other=True), k)
-                ref, k2 = mods
-                if rest_quant == "other" and not ref.plural and phrase[0] == "the":
-                    ref = replace(ref, quant="the")
-                elif rest_quant == "other":
-                    ref = replace(ref, quant="rest", plural=True)
-                if ref.noun is None and phrase[-1] in ("others", "rest") and not ref.plural:
-                    ref = replace(ref, plural=True)
-                return self.post(replace(ref, words=tuple(self.t[start:k2])), k2)
-        if w in ("everything", "anything", "all") and not self._modifier_or_noun(
-            i + 1, allow_det=True
-        ):
-            ref = Ref(words=(w,), quant="all", plural=True)
-            return self.post(ref, i + 1)
+        return None
+
+    _REST_PHRASES: Final = (
+        ("the", "rest", "of", "the"),
+        ("all", "the", "rest", "of", "the"),
+        ("the", "rest"),
+        ("all", "the", "rest"),
+        ("the", "others"),
+        ("all", "the", "others"),
+        ("everything", "else"),
+        ("all", "the", "other"),
+        ("all", "other"),
+        ("the", "remaining"),
+        ("all", "remaining"),
+        ("the", "other"),
+    )
+
+    def _rest_of(self, i: int) -> tuple[Ref, int] | None:
+        """ "the rest", "the other blocks", "everything else": what earlier phrases left."""
+        for phrase in self._REST_PHRASES:
+            if not self.at(i, *phrase):
+                continue
+            k = i + len(phrase)
+            rest_quant = "rest" if phrase[-1] not in ("other",) else "other"
+            ref, k2 = self.modifiers(Ref(quant=rest_quant, other=True), k)
+            if rest_quant == "other" and not ref.plural and phrase[0] == "the":
+                ref = replace(ref, quant="the")
+            elif rest_quant == "other":
+                ref = replace(ref, quant="rest", plural=True)
+            if ref.noun is None and phrase[-1] in ("others", "rest") and not ref.plural:
+                ref = replace(ref, plural=True)
+            return self.post(replace(ref, words=tuple(self.t[i:k2])), k2)
+        return None
+
+    def _determiner(self, i: int) -> tuple[Ref, int]:
+        """The quantifier or determiner a phrase starts with ("every", "both of the", "a",
+        "another", "the"), as the Ref so far and the next index."""
+        w = self.t[i]
         ref = Ref()
-        # determiners and quantifiers
         if w in ("all", "every", "each"):
             ref = replace(ref, quant="all", plural=True)
             i += 1
@@ -281,20 +310,7 @@ class _Parser:
         elif w in DETERMINERS or w in ("this", "that", "these", "those"):
             ref = replace(ref, plural=w in ("these", "those"))
             i += 1
-        count = self._count_at(i)
-        if count is not None:
-            value, i = count
-            ref = replace(ref, quant="count" if ref.quant != "all" else "all", count=value)
-            ref = replace(ref, plural=value > 1)
-            if self.at(i, "of") and self.word(i + 1) in ("the", "these", "those"):
-                i += 2
-        ref, i = self.modifiers(ref, i)
-        if i == start:
-            return None
-        if not self._has_content(ref):
-            return None
-        ref = replace(ref, words=tuple(self.t[start:i]))
-        return self.post(ref, i)
+        return ref, i
 
     def _count_at(self, i: int) -> tuple[int, int] | None:
         w = self.word(i)
