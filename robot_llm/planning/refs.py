@@ -444,31 +444,53 @@ class _Parser:
         return self.np(i, coord=False)
 
     def one_post(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """One qualifier after the noun ("farthest to the right", "from the left", "except the
+        red one", "on the left", "next to the bowl"), or None."""
         t = self.t
         while self.word(i) in FILLERS and i + 1 < len(t):
             if self.word(i) in ("that", "which", "who") and not self._post_start(i + 1):
                 return None
             i += 1
-        # "the block farthest to the right", "the one most to the left"
+        # Each stage starts with words no other stage starts with, so at most one matches.
+        return (
+            self._extreme_side(ref, i)
+            or self._ordinal_axis(ref, i)
+            or self._exclusion(ref, i)
+            or self._place(ref, i)
+            or self._landmark_relation(ref, i)
+        )
+
+    def _extreme_side(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """ "the block farthest to the right", "the one most to the left"."""
         if self.word(i) in ("farthest", "furthest", "most"):
             for lead in (("to", "the"), ("on", "the"), ()):
                 side = self.word(i + 1 + len(lead))
                 if self.at(i + 1, *lead) and side in ("left", "right"):
                     return replace(ref, position=side), i + 2 + len(lead)
-        # ordinal axis: "from the left"
-        for side_words, axis in (
-            (("from", "the", "left"), "left"),
-            (("from", "left"), "left"),
-            (("from", "the", "right"), "right"),
-            (("from", "right"), "right"),
-            (("from", "the", "front"), "near"),
-            (("from", "the", "back"), "far"),
-            (("from", "the", "robot"), "near"),
-            (("from", "you"), "near"),
-        ):
-            if ref.ordinal is not None and self.at(i, *side_words):
+        return None
+
+    _ORDINAL_AXES: Final = (
+        (("from", "the", "left"), "left"),
+        (("from", "left"), "left"),
+        (("from", "the", "right"), "right"),
+        (("from", "right"), "right"),
+        (("from", "the", "front"), "near"),
+        (("from", "the", "back"), "far"),
+        (("from", "the", "robot"), "near"),
+        (("from", "you"), "near"),
+    )
+
+    def _ordinal_axis(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """The axis an ordinal counts along: "the second block from the left"."""
+        if ref.ordinal is None:
+            return None
+        for side_words, axis in self._ORDINAL_AXES:
+            if self.at(i, *side_words):
                 return replace(ref, ordinal_axis=axis), i + len(side_words)
-        # exclusions
+        return None
+
+    def _exclusion(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """ "all the blocks except the red one"."""
         for ex in EXCEPT_WORDS:
             if self.at(i, *ex) and (ref.quant in ("all", "rest", "them") or ref.plural):
                 got = self.np(i + len(ex))
@@ -477,58 +499,63 @@ class _Parser:
                 other, k = got
                 parts = other.members or (other,)
                 return replace(ref, excluding=ref.excluding + parts), k
-        # places: "on the left", "in the far left corner", "at the back", "on the table"
+        return None
+
+    def _place(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """Places: "on the left", "in the far left corner", "at the back", "on the table",
+        "at the top of the stack"."""
         for prep in ("on", "in", "at", "to", "toward", "towards", "near"):
-            if self.at(i, prep):
-                k = i + 1
-                if self.word(k) == "the":
-                    k += 1
-                if prep == "on" and self.at(k, "table"):
-                    k2 = k + (2 if self.at(k, "table", "surface") else 1)
-                    return replace(ref, relations=(*ref.relations, Relation("on_table"))), k2
-                for phrase in _REGION_WORDS:
-                    after = self.word(k + len(phrase))
-                    if self.at(k, *phrase) and after not in _REGION_TAILS:
-                        k2 = k + len(phrase)
-                        if self.at(k2, "of", "the", "table") or self.at(
-                            k2, "of", "the", "workspace"
-                        ):
-                            k2 += 3
-                        region = REGION_PHRASES[" ".join(phrase)]
-                        rel = Relation("region", place=region)
-                        return replace(ref, relations=(*ref.relations, rel)), k2
-                for phrase in (("top",), ("bottom",)):
-                    if self.at(k, *phrase):
-                        pos = "top" if phrase == ("top",) else "bottom"
-                        k2 = k + 1
-                        for tail in _STACK_TAILS:  # "at the top of the stack"
-                            if self.at(k2, *tail):
-                                k2 += len(tail)
-                                break
-                        else:
-                            if self.at(k2, "of"):
-                                continue
-                        return replace(ref, position=pos), k2
-        # relations with a landmark
+            if not self.at(i, prep):
+                continue
+            k = i + 1
+            if self.word(k) == "the":
+                k += 1
+            if prep == "on" and self.at(k, "table"):
+                k2 = k + (2 if self.at(k, "table", "surface") else 1)
+                return replace(ref, relations=(*ref.relations, Relation("on_table"))), k2
+            for phrase in _REGION_WORDS:
+                after = self.word(k + len(phrase))
+                if self.at(k, *phrase) and after not in _REGION_TAILS:
+                    k2 = k + len(phrase)
+                    if self.at(k2, "of", "the", "table") or self.at(k2, "of", "the", "workspace"):
+                        k2 += 3
+                    region = REGION_PHRASES[" ".join(phrase)]
+                    rel = Relation("region", place=region)
+                    return replace(ref, relations=(*ref.relations, rel)), k2
+            for phrase in (("top",), ("bottom",)):
+                if self.at(k, *phrase):
+                    pos = "top" if phrase == ("top",) else "bottom"
+                    k2 = k + 1
+                    for tail in _STACK_TAILS:  # "at the top of the stack"
+                        if self.at(k2, *tail):
+                            k2 += len(tail)
+                            break
+                    else:
+                        if self.at(k2, "of"):
+                            continue
+                    return replace(ref, position=pos), k2
+        return None
+
+    def _landmark_relation(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """Relations with a landmark: "next to the bowl", "between the two bowls"."""
         for words, name in _RELATION_WORDS:
-            if self.at(i, *words):
-                k = i + len(words)
-                if name == "between":
-                    a = self._landmark(k)
-                    if a is None or self.word(a[1]) != "and":
-                        return None
-                    b = self._landmark(a[1] + 1)
-                    if b is None:
-                        return None
-                    rel = Relation("between", (a[0], b[0]))
-                    return replace(ref, relations=(*ref.relations, rel)), b[1]
-                got = self._landmark(k)
-                if got is None:
-                    if name in ("nearest", "farthest") and ref.position is None:
-                        return None
+            if not self.at(i, *words):
+                continue
+            k = i + len(words)
+            if name == "between":
+                a = self._landmark(k)
+                if a is None or self.word(a[1]) != "and":
                     return None
-                lm, k2 = got
-                return replace(ref, relations=(*ref.relations, Relation(name, (lm,)))), k2
+                b = self._landmark(a[1] + 1)
+                if b is None:
+                    return None
+                rel = Relation("between", (a[0], b[0]))
+                return replace(ref, relations=(*ref.relations, rel)), b[1]
+            got = self._landmark(k)
+            if got is None:
+                return None
+            lm, k2 = got
+            return replace(ref, relations=(*ref.relations, Relation(name, (lm,)))), k2
         return None
 
     def _post_start(self, i: int) -> bool:
