@@ -451,7 +451,8 @@ class _Parser:
             if self.word(i) in ("that", "which", "who") and not self._post_start(i + 1):
                 return None
             i += 1
-        # Each stage starts with words no other stage starts with, so at most one matches.
+        # Tried in order; a stage that does not match passes to the next (an exclusion that
+        # fails passes to stages whose first words it never shares, so the phrase ends).
         return (
             self._extreme_side(ref, i)
             or self._ordinal_axis(ref, i)
