@@ -219,30 +219,43 @@ class Resolver:
             return Missing(
                 f"I don't see {article(noun)}; I see {inventory(list(world))}.", (), noun
             )
-        if ref.color is not None:
-            colored = [t for t in things if t.color == ref.color]
-            if not colored and ref.kinds is None:
-                # "the blue one" where only a blue bowl fits: let the action say why not
-                colored = [t for t in world if t.color == ref.color]
-            if not colored:
-                said = _described(ref, noun)
-                said = (
-                    f"any {_described(ref, noun, True)}"
-                    if ref.plural or ref.quant in ("all", "both", "count")
-                    else article(said)
-                )
-                return Missing(
-                    f"I don't see {said}; I see {inventory(things)}.",
-                    tuple(t.id for t in things),
-                    noun,
-                )
-            things = colored
+        for narrow in (self._by_color, self._by_size_words, self._by_relations, self._by_state):
+            got = narrow(ref, noun, things)
+            if not isinstance(got, list):
+                return got
+            things = got
+        return self._by_order(ref, noun, things)
+
+    def _by_color(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        if ref.color is None:
+            return things
+        colored = [t for t in things if t.color == ref.color]
+        if not colored and ref.kinds is None:
+            # "the blue one" where only a blue bowl fits: let the action say why not
+            colored = [t for t in self.world if t.color == ref.color]
+        if colored:
+            return colored
+        said = (
+            f"any {_described(ref, noun, True)}"
+            if ref.plural or ref.quant in ("all", "both", "count")
+            else article(_described(ref, noun))
+        )
+        return Missing(
+            f"I don't see {said}; I see {inventory(things)}.", tuple(t.id for t in things), noun
+        )
+
+    def _by_size_words(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing]:
         if ref.size is not None:
             things = self._by_size(things, ref.size)
         if ref.size_extreme is not None:
             order = [SIZE_ORDER[t.size] for t in things]
             want = max(order) if ref.size_extreme == "max" else min(order)
             things = [t for t, o in zip(things, order, strict=True) if o == want]
+        return things
+
+    def _by_relations(
+        self, ref: Ref, noun: str, things: list[Thing]
+    ) -> list[Thing] | Missing | Ambiguous:
         before_relations = things
         for rel in ref.relations:
             got = self._relation(ref, rel, things)
@@ -255,14 +268,29 @@ class Resolver:
                     tuple(t.id for t in before_relations),
                     noun,
                 )
+        return things
+
+    def _by_state(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        """ "an empty bowl", "the other block"."""
         if ref.empty:
-            things = [t for t in things if not world.on_top(t.id)]
+            things = [t for t in things if not self.world.on_top(t.id)]
             if not things:
                 return Missing(f"Every {noun} has something in it.", (), noun)
         if ref.other:
             things = self._other(ref, things)
             if not things:
                 return Missing(f"I don't see another {noun}.", (), noun)
+        return things
+
+    _ORDINAL_KEYS: Final[dict[str, Callable[[Thing], float]]] = {
+        "left": lambda t: -t.y,
+        "right": lambda t: t.y,
+        "near": lambda t: t.x,
+        "far": lambda t: -t.x,
+    }
+
+    def _by_order(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        """ "the leftmost block", "the nearest bowl", "the second block from the left"."""
         if ref.position is not None:
             how = ref.position
             # "nearest" / "farthest" measure from the robot's base; "front" / "back" along x
@@ -270,16 +298,9 @@ class Resolver:
                 how = "robot"
             elif how == "far" and {"farthest", "furthest"} & set(ref.words):
                 how = "robot_far"
-            things = _extreme(things, how, world)
+            things = _extreme(things, how, self.world)
         if ref.ordinal is not None:
-            axis = ref.ordinal_axis or "left"
-            keyf = {
-                "left": lambda t: -t.y,
-                "right": lambda t: t.y,
-                "near": lambda t: t.x,
-                "far": lambda t: -t.x,
-            }[axis]
-            ordered = sorted(things, key=keyf)
+            ordered = sorted(things, key=self._ORDINAL_KEYS[ref.ordinal_axis or "left"])
             idx = ref.ordinal
             if idx >= len(ordered) or -idx > len(ordered):
                 return Missing(
