@@ -366,6 +366,32 @@ class Resolver:
     def _relation(
         self, ref: Ref, rel: Relation, things: list[Thing]
     ) -> list[Thing] | Missing | Ambiguous:
+        """The things that stand in `rel` (to its landmarks, resolved here)."""
+        whole = self._without_landmark(ref, rel, things)
+        if whole is not None:
+            return whole
+        marks = []
+        for a in rel.args:
+            m = self._landmark(a)
+            if isinstance(m, Missing | Ambiguous):
+                return m
+            marks.append(m)
+        pts = [(m.x, m.y) if isinstance(m, Thing) else m for m in marks]
+        mark_ids = {m.id for m in marks if isinstance(m, Thing)}
+        things = [t for t in things if t.id not in mark_ids]
+        placed = self._by_geometry(ref, rel, things, pts, marks[0])
+        if placed is not None:
+            return placed
+        lm = marks[0]
+        if not isinstance(lm, Thing):  # "on the robot", "from you": nothing there
+            return []
+        return self._by_support(rel, things, lm)
+
+    def _without_landmark(
+        self, ref: Ref, rel: Relation, things: list[Thing]
+    ) -> list[Thing] | Missing | Ambiguous | None:
+        """Relations decided without one landmark: on the table, in a region, in a tower, beside
+        a group (each of its members); None for the others."""
         world = self.world
         if rel.name == "on_table":
             return [t for t in things if world.on_table(t.id)]
@@ -388,31 +414,33 @@ class Resolver:
             if not isinstance(group, Found):
                 return group
             for gid in group.ids:
-                things = self._relation(
+                got = self._relation(
                     ref, Relation(rel.name, (Ref(words=(gid,), object_id=gid),)), things
-                )  # type: ignore[assignment]
-                if not isinstance(things, list):
-                    return things
+                )
+                if not isinstance(got, list):
+                    return got
+                things = got
             return things
-        marks = []
-        for a in rel.args:
-            m = self._landmark(a)
-            if isinstance(m, Missing | Ambiguous):
-                return m
-            marks.append(m)
-        pts = [(m.x, m.y) if isinstance(m, Thing) else m for m in marks]
-        mark_ids = {m.id for m in marks if isinstance(m, Thing)}
-        things = [t for t in things if t.id not in mark_ids]
+        return None
+
+    def _by_geometry(
+        self,
+        ref: Ref,
+        rel: Relation,
+        things: list[Thing],
+        pts: list[tuple[float, float]],
+        lm: Thing | tuple[float, float],
+    ) -> list[Thing] | None:
+        """Sides, nearness and betweenness, from the landmarks' positions; None for the others."""
         (lx, ly) = pts[0]
-        lm = marks[0]
-        if rel.name == "left_of":
-            return [t for t in things if t.y > ly + SIDE_MARGIN]
-        if rel.name == "right_of":
-            return [t for t in things if t.y < ly - SIDE_MARGIN]
-        if rel.name == "behind":
-            return [t for t in things if t.x > lx + SIDE_MARGIN]
-        if rel.name == "in_front":
-            return [t for t in things if t.x < lx - SIDE_MARGIN]
+        sides = {
+            "left_of": lambda t: t.y > ly + SIDE_MARGIN,
+            "right_of": lambda t: t.y < ly - SIDE_MARGIN,
+            "behind": lambda t: t.x > lx + SIDE_MARGIN,
+            "in_front": lambda t: t.x < lx - SIDE_MARGIN,
+        }
+        if rel.name in sides:
+            return [t for t in things if sides[rel.name](t)]
         if rel.name == "near":
             r0 = lm.radius if isinstance(lm, Thing) else 0.1
             near = [t for t in things if math.hypot(t.x - lx, t.y - ly) <= t.radius + r0 + NEAR_GAP]
@@ -420,7 +448,7 @@ class Resolver:
                 # "the block next to the bowl": the nearest one when it is clearly nearest
                 ranked = sorted((math.hypot(t.x - lx, t.y - ly), t.id) for t in near)
                 if ranked[1][0] - ranked[0][0] > 0.04:
-                    return [world[ranked[0][1]]]
+                    return [self.world[ranked[0][1]]]
             return near
         if rel.name in ("nearest", "farthest"):
             if not things:
@@ -439,8 +467,11 @@ class Resolver:
                 if 0.0 < s < 1.0 and math.hypot(t.x - px, t.y - py) <= BETWEEN_WIDTH + t.radius:
                     out.append(t)
             return out
-        if not isinstance(lm, Thing):  # "on the robot", "from you": nothing there
-            return []
+        return None
+
+    def _by_support(self, rel: Relation, things: list[Thing], lm: Thing) -> list[Thing]:
+        """What rests on, in, above or under the landmark."""
+        world = self.world
         if rel.name in ("on", "in"):
             if lm.kind == BLOCK:
                 if rel.name == "in":
