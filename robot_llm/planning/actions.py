@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import moves, tasks
-from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order, take_push_mode
+from robot_llm.planning.clauses import take_order, take_push_mode
+from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import (
     BLOCK,

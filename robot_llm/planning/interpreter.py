@@ -15,15 +15,9 @@ from dataclasses import replace
 from typing import Final
 
 from robot_llm.planning import hanoi, pyramid, towers
-from robot_llm.planning.clauses import (
-    ON_TOP,
-    Dest,
-    dest_starts,
-    parse_dest,
-    run_on_cuts,
-    take_push_mode,
-)
+from robot_llm.planning.clauses import run_on_cuts, take_push_mode
 from robot_llm.planning.describe import join, which_question
+from robot_llm.planning.destinations import ON_TOP, Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import CAPABILITIES
 from robot_llm.planning.refs import Ref, parse_np

@@ -9,8 +9,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import actions
-from robot_llm.planning.clauses import Dest, dest_starts, parse_dest
 from robot_llm.planning.describe import inventory, join
+from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, BOWL, CONTAINERS, TRAY, ZONE
 from robot_llm.planning.moves import remove_phrases, top_first, unique

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import actions
-from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order
+from robot_llm.planning.clauses import take_order
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.describe import inventory
+from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK
 from robot_llm.planning.moves import ordered, remove_phrases, unique
