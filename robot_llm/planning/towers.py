@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import actions
@@ -17,6 +18,7 @@ from robot_llm.planning.draft import PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK
 from robot_llm.planning.moves import ordered, remove_phrases, unique
 from robot_llm.planning.refs import Ref, parse_np
+from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.verb_words import find_verb
 
 if TYPE_CHECKING:
@@ -163,12 +165,23 @@ def is_tower_clause(toks: Sequence[str], ids: frozenset[str]) -> bool:
 
 
 def tower(it: Interpreter, rest: list[str]) -> None:
+    """Plan a tower from its description: which blocks, from the bottom up, on what."""
     s = it.s
-    world = s.world
     if any(w in ("wall", "bridge", "arch", "circle", "row", "line") for w in rest):
         raise refuse(NO_SHAPES)
     rest, order = take_order(list(rest))
     rest, _ = remove_phrases(rest, TOWER_PHRASES)
+    described = _read_segments(it, _segments(rest))
+    seq = _tower_sequence(s.world, described, order)
+    for i in seq:
+        s.check_movable(i)
+    build_tower(s, seq, described.base, it)
+    s.last_tower = seq
+    s.mention(seq)
+
+
+def _segments(rest: list[str]) -> list[list[str]]:
+    """The tower description cut at its separators ("red, then green on the blue")."""
     segments: list[list[str]] = [[]]
     for w in rest:
         if w in SEPARATORS:
@@ -177,10 +190,22 @@ def tower(it: Interpreter, rest: list[str]) -> None:
             if segments[-1][-1:] == ["blocks"] and palette_color(w) is not None:
                 segments.append([])  # "the blocks blue on the table, then ...": said without ":"
             segments[-1].append(w)
+    return segments
+
+
+@dataclass
+class _Described:
+    """What a tower description names: the listed blocks with their place in the tower
+    ("bottom", "top" or None), which blocks it is built of, and what it stands on."""
+
+    items: list[tuple[list[str], str | None]] = field(default_factory=list)
     scope: list[str] | None = None
-    scope_all = False
-    items: list[tuple[list[str], str | None]] = []
+    scope_all: bool = False
     base: Dest | None = None
+
+
+def _read_segments(it: Interpreter, segments: list[list[str]]) -> _Described:
+    out = _Described()
     for seg in segments:
         seg, _ = remove_phrases(seg, CONTINUATIONS)
         ann: str | None = None
@@ -193,11 +218,11 @@ def tower(it: Interpreter, rest: list[str]) -> None:
         seg, _mid = remove_phrases(seg, MIDDLE_MARKS)
         if not seg or seg in (["the"], ["blocks"]):
             if seg == ["blocks"]:
-                scope_all = True
+                out.scope_all = True
             continue
         dest = parse_dest(seg, it.ids, None) if seg[0] in ("on", "in", "at", "onto", "to") else None
         if dest is not None:
-            base = dest
+            out.base = dest
             continue
         ref = parse_np(seg, it.ids)
         if ref is None:
@@ -205,40 +230,37 @@ def tower(it: Interpreter, rest: list[str]) -> None:
                 f"I didn't understand '{' '.join(seg)}' in the tower you described. Name the "
                 "blocks from the bottom up, for example 'stack red, then green, then blue'."
             )
-        if _is_scope(ref):
-            ids = it.need(it.resolve(ref, "object"))
-            scope = ids
-            scope_all = ref.quant == "all" and not ref.excluding
-            continue
         ids = it.need(it.resolve(ref, "object"))
-        items.append((ids, ann))
-    all_blocks = [t.id for t in world if t.kind == BLOCK]
+        if _is_scope(ref):
+            out.scope = ids
+            out.scope_all = ref.quant == "all" and not ref.excluding
+        else:
+            out.items.append((ids, ann))
+    return out
+
+
+def _tower_sequence(world: TableModel, d: _Described, order: str | None) -> list[str]:
+    """The blocks of the tower from the bottom up."""
+    scope, scope_all, items = d.scope, d.scope_all, d.items
     if scope is None:
         # "build a tower (with red at the bottom)": all blocks; "a tower of red, green and
         # blue": just those
-        listing = any(a is None for _, a in items)
-        scope_all = scope_all or not listing
-        scope = all_blocks if scope_all else []
-    if items:
-        bottom = [i for ids, a in items if a == "bottom" for i in ids]
-        top = [i for ids, a in items if a == "top" for i in ids]
-        mid = [i for ids, a in items if a is None for i in ids]
-        top_down = order == "top_down" or items[0][1] == "top"
-        if top_down:
-            mid.reverse()
-        seq = unique(bottom + mid + top)
-        if scope_all and all(a is not None for _, a in items):
-            fill = [b for b in ordered(world, scope, order or "size_desc") if b not in seq]
-            seq = unique(bottom + mid + fill + top)
-        elif order in ("size_asc", "size_desc"):
-            seq = ordered(world, seq, order)
-    else:
-        seq = ordered(world, scope, order if order not in (None, "listed") else "size_desc")
-    for i in seq:
-        s.check_movable(i)
-    build_tower(s, seq, base, it)
-    s.last_tower = seq
-    s.mention(seq)
+        scope_all = scope_all or not any(a is None for _, a in items)
+        scope = [t.id for t in world if t.kind == BLOCK] if scope_all else []
+    if not items:
+        return ordered(world, scope, order if order not in (None, "listed") else "size_desc")
+    bottom = [i for ids, a in items if a == "bottom" for i in ids]
+    top = [i for ids, a in items if a == "top" for i in ids]
+    mid = [i for ids, a in items if a is None for i in ids]
+    if order == "top_down" or items[0][1] == "top":
+        mid.reverse()
+    seq = unique(bottom + mid + top)
+    if scope_all and all(a is not None for _, a in items):
+        fill = [b for b in ordered(world, scope, order or "size_desc") if b not in seq]
+        return unique(bottom + mid + fill + top)
+    if order in ("size_asc", "size_desc"):
+        return ordered(world, seq, order)
+    return seq
 
 
 def _is_scope(ref: Ref) -> bool:
