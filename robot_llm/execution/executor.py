@@ -55,6 +55,7 @@ from robot_llm.policies.base import (
     Skill,
     SkillResult,
 )
+from robot_llm.policies.scripted import scripted_skills
 from robot_llm.robots.base import Robot, RobotError
 from robot_llm.types import (
     Clarify,
@@ -647,18 +648,6 @@ class Executor:
             video_path,
             run.replans,
         )
-
-
-def scripted_skills(robot: Robot) -> dict[str, Callable[[], Skill]]:
-    """Factories of the scripted skills (`robot_llm.policies.scripted`), each made with motion
-    limits taken from the robot's own (speed cap, workspace, control rate, home)."""
-    from functools import partial
-
-    from robot_llm.policies.motion import MotionLimits
-    from robot_llm.policies.scripted import SKILLS
-
-    limits = MotionLimits.from_robot(robot.info)
-    return {name: partial(cls, limits) for name, cls in SKILLS.items()}
 
 
 def _relation(subgoal: Subgoal) -> str:
