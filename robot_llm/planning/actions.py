@@ -152,6 +152,10 @@ def move_objects(
         raise refuse(
             "Objects stay inside the workspace; I can't put anything off the table or out of reach."
         )
+    if dest.kind == "away":
+        tray = s.default_container("put things away")
+        move_objects(it, objs, Dest("in"), [tray], order, amount, words)
+        return
     if dest.kind in ("on", "in", "to", "toward"):
         _onto_target(s, objs, dest, targets[0], stack)
     elif dest.kind == "region":
@@ -159,35 +163,22 @@ def move_objects(
     elif dest.kind == "together":  # "put the red blocks next to each other"
         _side_by_side(s, objs)
     else:
-        _to_each_place(it, objs, dest, targets, order, amount, words)
-        return
+        _to_each_place(it, objs, dest, targets, amount)
     s.mention(objs)
 
 
 def _to_each_place(
-    it: Interpreter,
-    objs: list[str],
-    dest: Dest,
-    targets: list[str],
-    order: str | None,
-    amount: Amount | None,
-    words: Sequence[str],
+    it: Interpreter, objs: list[str], dest: Dest, targets: list[str], amount: Amount | None
 ) -> None:
-    """Destinations that take one object each (a side, a point, the table), or a tray."""
-    s, many = it.s, len(objs) > 1
-    world = s.world
-    if dest.kind == "away":
-        tray = s.default_container("put things away")
-        move_objects(it, objs, Dest("in"), [tray], order, amount, words)
-        return
-    if many and dest.kind not in ("table", "down", "back"):
+    """Destinations that take one object each: a side, a point, the table."""
+    s, world = it.s, it.s.world
+    if len(objs) > 1 and dest.kind not in ("table", "down", "back"):
         raise refuse(
             f"I can put only one block at that spot; tell me where each of {s.names(objs)} goes."
         )
     for o in moves.top_first(world, objs):
         moves.clear_for_move(s, o, objs)
         move_one(it, o, dest, targets, amount)
-    s.mention(objs)
 
 
 def _onto_target(s: PlanDraft, objs: list[str], dest: Dest, target: str, stack: bool) -> None:
