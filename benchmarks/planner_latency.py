@@ -14,7 +14,8 @@ import platform
 import sys
 import time
 
-from robot_llm.planning.suite import _percentile, evaluate_suite, load_cases, load_scenes
+from robot_llm.planning.suite import load_cases, load_scenes
+from robot_llm.planning.suite_eval import _percentile, evaluate_suite
 
 TARGET_P99_MS = 20.0
 

@@ -25,7 +25,7 @@ class PolicyError(InputError):
 
 
 def _scripted(robot: Any) -> SkillFactories:
-    from robot_llm.execution.executor import scripted_skills
+    from robot_llm.policies.scripted import scripted_skills
 
     return scripted_skills(robot)
 

@@ -10,6 +10,7 @@ pick, place and push live in `robot_llm.policies.manipulation`; the arm and grip
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Final
 
 import numpy as np
@@ -38,6 +39,7 @@ from robot_llm.policies.motion import (
     observed_pose,
 )
 from robot_llm.policies.scene_geometry import fmt, in_hand, tallest_near
+from robot_llm.robots.base import Robot
 from robot_llm.types import SKILLS as SCHEMA_SKILLS
 from robot_llm.types import Subgoal
 
@@ -179,3 +181,18 @@ __all__ = [
     "Stop",
     "make_skill",
 ]
+
+
+def scripted_skills(robot: Robot) -> dict[str, Callable[[], Skill]]:
+    """Factories of the scripted skills (`robot_llm.policies.scripted`), each made with motion
+    limits taken from the robot's own (speed cap, workspace, control rate, home)."""
+    limits = MotionLimits.from_robot(robot.info)
+    return {name: _factory(cls, limits) for name, cls in SKILLS.items()}
+
+
+def _factory(cls: type[Scripted], limits: MotionLimits) -> Callable[[], Skill]:
+    def make() -> Skill:
+        skill: Skill = cls(limits)
+        return skill
+
+    return make

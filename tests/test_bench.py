@@ -134,7 +134,7 @@ def test_parser_wires_into_a_subcommand_tree(capsys: pytest.CaptureFixture[str])
 
 def test_policy_registry() -> None:
     assert callable(get_policy("scripted"))
-    assert callable(get_policy("robot_llm.execution.executor:scripted_skills"))
+    assert callable(get_policy("robot_llm.policies.scripted:scripted_skills"))
     with pytest.raises(PolicyError, match="unknown policy 'learned'"):
         get_policy("learned")
 

@@ -111,7 +111,7 @@ def test_run_drives_the_skills_of_the_policy_it_is_given(tmp_path: Path) -> None
     mark = tmp_path / "used.txt"
     (tmp_path / "counting_policy.py").write_text(
         "from pathlib import Path\n"
-        "from robot_llm.execution.executor import scripted_skills\n"
+        "from robot_llm.policies.scripted import scripted_skills\n"
         "def make(robot):\n"
         "    skills = scripted_skills(robot)\n"
         "    def counted(name):\n"

@@ -71,3 +71,13 @@ def test_the_old_import_names_still_work() -> None:
 
     assert scene is scene2 and predicates is predicates2 and palette is palette2
     assert scene.load_scene is scene2.load_scene
+
+
+def test_skills_never_import_the_layers_above_them() -> None:
+    """Skills sit under the executor: the executor, the planner and the session use them."""
+    above = ("robot_llm.execution", "robot_llm.planning", "robot_llm.session", "robot_llm.bench")
+    for path in sorted((ROOT / "policies").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in names if m.startswith(above)], path.name

@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from robot_llm.planning.suite import (
-    Case,
-    SuiteReport,
-    evaluate_suite,
-    load_cases,
-    load_scenes,
-    suite_files,
-)
+from robot_llm.planning.suite import Case, load_cases, load_scenes, suite_files
+from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
 from robot_llm.tabletop.scene import load_yaml, parse_scene
 from robot_llm.types import Plan, plan_result_from_dict
 

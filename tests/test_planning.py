@@ -387,7 +387,7 @@ def test_color_lexicon_is_the_css_list_plus_the_palette() -> None:
 def test_planning_imports_neither_pybullet_nor_the_world() -> None:
     code = (
         "import sys; import robot_llm.planning, robot_llm.planning.suite;"
-        "from robot_llm.planning.suite import evaluate_suite;"
+        "from robot_llm.planning.suite_eval import evaluate_suite;"
         "bad = [m for m in ('pybullet', 'robot_llm.envs.world', 'torch', 'transformers') "
         "if m in sys.modules]; print(bad)"
     )

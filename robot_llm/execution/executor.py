@@ -15,7 +15,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,15 @@ from robot_llm.execution.events import (
 )
 from robot_llm.execution.recorder import VideoRecorder
 from robot_llm.execution.result import ExecutionResult, Status, SubgoalResult
+from robot_llm.execution.run_state import (
+    Fact,
+    Run,
+    RunFailed,
+    StopRequested,
+    record_fact,
+    relation_text,
+    repair_plan,
+)
 from robot_llm.execution.tracking import AssociateFn, PerceiveFn, Perceiver, SceneTracker
 from robot_llm.execution.verify import (
     VERIFIED_SKILLS,
@@ -55,6 +63,7 @@ from robot_llm.policies.base import (
     Skill,
     SkillResult,
 )
+from robot_llm.policies.scripted import scripted_skills
 from robot_llm.robots.base import Robot, RobotError
 from robot_llm.types import (
     Clarify,
@@ -80,57 +89,6 @@ VIEW_TOLERANCE = 0.02  # meters
 VIEW_YAW_TOLERANCE = 0.05  # radians
 # Skills that move objects; after them the hand goes to the viewing pose before perceiving.
 MANIPULATION_SKILLS = ("pick", "place", "push")
-
-
-class _StopRequested(Exception):
-    """Raised inside the run loop when stop() was called or the robot reports it is holding."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _RunFailed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class _Fact:
-    """A relation a successful place achieved, expected to hold until the plan moves it."""
-
-    subgoal: Subgoal
-    plan: int
-    index: int
-
-
-@dataclass
-class _Run:
-    """State of one run()."""
-
-    t0: float
-    plan: Plan
-    plan_no: int = 0
-    replans: int = 0
-    results: list[SubgoalResult] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    facts: list[_Fact] = field(default_factory=list)
-    log: EventLog | None = None
-    log_path: Path | None = None
-    recorder: VideoRecorder | None = None
-    caption: str = ""
-    index: int | None = None
-    repairs: int = 0  # the first `repairs` subgoals of the current plan restore undone ones
-    timings: dict[str, float] = field(
-        default_factory=lambda: {
-            "perception": 0.0,
-            "skills": 0.0,
-            "verification": 0.0,
-            "video": 0.0,
-            "periods": 0.0,
-        }
-    )
 
 
 class Executor:
@@ -224,7 +182,7 @@ class Executor:
         (the scene the planner saw or a scene file); without it the first perception does."""
         self._stop.clear()
         self._run_count += 1
-        run = _Run(t0=time.monotonic(), plan=plan)
+        run = Run(t0=time.monotonic(), plan=plan)
         run.log_path = self._open_log(run)
         if self.video is not None:
             run.recorder = VideoRecorder(self.robot, self.camera, self.video_every)
@@ -233,14 +191,14 @@ class Executor:
         reason = ""
         try:
             if self.robot.stopped:
-                raise _StopRequested("the robot is stopped; resume it before running a plan")
+                raise StopRequested("the robot is stopped; resume it before running a plan")
             clear = self._move_to_view(run)
             self._timed_perceive(run, reference_scene, clear_view=clear)
             self._run_plan(run)
-        except _StopRequested as stop:
+        except StopRequested as stop:
             status, reason = "stopped", stop.reason
             self._emit(run, Stopped(self._t(run), run.index, stop.reason, plan=run.plan_no))
-        except _RunFailed as failure:
+        except RunFailed as failure:
             status, reason = "failed", failure.reason
         except RobotError as err:
             status, reason = "failed", f"robot error: {err}"
@@ -253,7 +211,7 @@ class Executor:
         return self._finish(run, status, reason)
 
     # -- plan level -----------------------------------------------------------------------------
-    def _run_plan(self, run: _Run) -> None:
+    def _run_plan(self, run: Run) -> None:
         i = 0
         while True:
             # Before every subgoal, and once more after the last, the scene must still fit.
@@ -270,15 +228,15 @@ class Executor:
             if not result.success:
                 reason = f"subgoal {i} ({describe(subgoals[i].to_dict())}) failed: {result.reason}"
                 if self.replan is None or run.replans >= self.max_replans:
-                    raise _RunFailed(reason)
+                    raise RunFailed(reason)
                 self._replan(run, reason)
                 i = 0
                 continue
-            self._record_fact(run, i, subgoals[i])
+            record_fact(run, i, subgoals[i])
             i += 1
         run.index = None
 
-    def _mismatch(self, run: _Run, remaining: Sequence[Subgoal]) -> tuple[str, list[_Fact]]:
+    def _mismatch(self, run: Run, remaining: Sequence[Subgoal]) -> tuple[str, list[Fact]]:
         """Why the scene no longer fits the rest of the plan ("" when it does). Only a clear
         view counts: with the arm in the picture, objects may be hidden."""
         if not self.tracker.view_clear:
@@ -305,7 +263,7 @@ class Executor:
         nxt = remaining[0] if remaining else None
         busy = nxt is not None and nxt.skill == "place" and self.tracker.holds(nxt.object)
         if undone and not busy:
-            what = ", ".join(_relation(f.subgoal) for f in undone)
+            what = ", ".join(relation_text(f.subgoal) for f in undone)
             return f"undone: {what}", undone
         return "", []
 
@@ -319,41 +277,33 @@ class Executor:
         ]
         return missing_objects(remaining, scene, held)
 
-    def _recover(self, run: _Run, problem: str, undone: list[_Fact], index: int) -> None:
+    def _recover(self, run: Run, problem: str, undone: list[Fact], index: int) -> None:
         if run.replans >= self.max_replans:
-            raise _RunFailed(f"{problem}; gave up after {run.replans} replans")
+            raise RunFailed(f"{problem}; gave up after {run.replans} replans")
         if self.replan is not None:
             self._replan(run, problem)
             return
         if not undone:
-            raise _RunFailed(f"{problem}; no replanner to adapt the plan")
-        # Repair: redo each undone relation (pick + place, in the order they were achieved),
-        # then go on with the rest of the plan.
-        repair: list[Subgoal] = []
-        for f in undone:
-            assert f.subgoal.object is not None
-            repair += [Subgoal("pick", object=f.subgoal.object), f.subgoal]
-            run.facts.remove(f)
-        rest = run.plan.subgoals[index:]
-        new = Plan(tuple(repair) + tuple(rest), run.plan.command, run.plan.planner)
-        self._switch_plan(run, new, problem, "repair", n_repair=len(repair))
+            raise RunFailed(f"{problem}; no replanner to adapt the plan")
+        new, n_repair = repair_plan(run, undone, index)
+        self._switch_plan(run, new, problem, "repair", n_repair=n_repair)
 
-    def _replan(self, run: _Run, reason: str) -> None:
+    def _replan(self, run: Run, reason: str) -> None:
         assert self.replan is not None
         history = [r.to_dict() for r in run.results]
         result = self.replan(run.plan.command, self.tracker.scene, history)
         if isinstance(result, Clarify):
-            raise _RunFailed(f"{reason}; the replanner asks: {result.question}")
+            raise RunFailed(f"{reason}; the replanner asks: {result.question}")
         if isinstance(result, Refuse):
-            raise _RunFailed(f"{reason}; the replanner refused: {result.reason}")
+            raise RunFailed(f"{reason}; the replanner refused: {result.reason}")
         if not isinstance(result, Plan):
-            raise _RunFailed(f"{reason}; the replanner returned {type(result).__name__}")
+            raise RunFailed(f"{reason}; the replanner returned {type(result).__name__}")
         plan = result if result.command else Plan(result.subgoals, run.plan.command, result.planner)
         run.facts.clear()  # the new plan was made from the scene as it is now
         self._switch_plan(run, plan, reason, "replanner")
 
     def _switch_plan(
-        self, run: _Run, plan: Plan, reason: str, source: str, n_repair: int = 0
+        self, run: Run, plan: Plan, reason: str, source: str, n_repair: int = 0
     ) -> None:
         run.replans += 1
         run.plan_no += 1
@@ -370,20 +320,8 @@ class Executor:
             ),
         )
 
-    def _record_fact(self, run: _Run, index: int, subgoal: Subgoal) -> None:
-        touched = set(referenced_ids(subgoal)) if subgoal.skill in ("pick", "push") else set()
-        if subgoal.object is not None and subgoal.skill == "place":
-            touched.add(subgoal.object)
-        run.facts = [
-            f
-            for f in run.facts
-            if f.subgoal.object not in touched and not touched.intersection(f.subgoal.targets)
-        ]
-        if subgoal.skill == "place":
-            run.facts.append(_Fact(subgoal, run.plan_no, index))
-
     # -- subgoal level --------------------------------------------------------------------------
-    def _run_subgoal(self, run: _Run, index: int, subgoal: Subgoal) -> SubgoalResult:
+    def _run_subgoal(self, run: Run, index: int, subgoal: Subgoal) -> SubgoalResult:
         t_start = time.monotonic()
         first_scene = self.tracker.scene
         reason = ""
@@ -405,7 +343,7 @@ class Executor:
             self._emit(run, SubgoalStarted(self._t(run), index, as_dict, attempt, plan=run.plan_no))
             try:
                 verdict = self._attempt(run, subgoal, first_scene, repick)
-            except _StopRequested as stop:
+            except StopRequested as stop:
                 duration = time.monotonic() - t_start
                 run.results.append(
                     SubgoalResult(
@@ -465,7 +403,7 @@ class Executor:
         run.results.append(result)
         return result
 
-    def _attempt(self, run: _Run, subgoal: Subgoal, first_scene: Scene, repick: bool) -> Verdict:
+    def _attempt(self, run: Run, subgoal: Subgoal, first_scene: Scene, repick: bool) -> Verdict:
         """One try: [pick first when re-picking] the skill, settle, perceive, verify."""
         if repick:
             assert subgoal.object is not None
@@ -476,7 +414,7 @@ class Executor:
         before = first_scene if subgoal.skill == "push" else self.tracker.scene
         return self._step(run, subgoal, before)
 
-    def _step(self, run: _Run, subgoal: Subgoal, before: Scene, caption: str = "") -> Verdict:
+    def _step(self, run: Run, subgoal: Subgoal, before: Scene, caption: str = "") -> Verdict:
         """Run one skill on the robot, then perceive and verify its effect."""
         run.caption = caption or describe(subgoal.to_dict())
         outcome = self._drive(run, subgoal)
@@ -499,7 +437,7 @@ class Executor:
             return Verdict(False, f"{outcome.reason} ({verdict.reason})")
         return verdict
 
-    def _drive(self, run: _Run, subgoal: Subgoal) -> SkillResult:
+    def _drive(self, run: Run, subgoal: Subgoal) -> SkillResult:
         """Stream a skill's commands to the robot until it returns, checking for stop each
         control period."""
         factory = self.skills.get(subgoal.skill)
@@ -525,7 +463,7 @@ class Executor:
             gen.close()
             run.timings["skills"] += time.monotonic() - t0
 
-    def _apply(self, run: _Run, command: Command) -> None:
+    def _apply(self, run: Run, command: Command) -> None:
         self._check_stop()
         if isinstance(command, EECommand):
             applied = self.robot.command_ee(
@@ -548,9 +486,9 @@ class Executor:
             run.timings["video"] += time.monotonic() - t0
         self._check_stop()
         if applied.mode in ("holding", "estopped", "fault"):
-            raise _StopRequested(f"the robot reports mode {applied.mode!r}")
+            raise StopRequested(f"the robot reports mode {applied.mode!r}")
 
-    def _move_to_view(self, run: _Run) -> bool:
+    def _move_to_view(self, run: Run) -> bool:
         """Take the hand to the viewing pose, out of the camera's way (keeping any grip).
         True when the view is clear: the pose was reached, or there is no viewing pose."""
         if self.view_pose is None:
@@ -566,13 +504,13 @@ class Executor:
             return True
         return self._drive(run, Subgoal("move_to", pose=pose)).success
 
-    def _settle(self, run: _Run) -> None:
+    def _settle(self, run: Run) -> None:
         for _ in range(self.settle_periods):
             self._apply(run, HoldCommand())
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
-            raise _StopRequested("stop requested")
+            raise StopRequested("stop requested")
 
     def _observation(self, upcoming: tuple[Subgoal, ...] = ()) -> Observation:
         state, scene = self.robot.state(), self.tracker.scene
@@ -580,7 +518,7 @@ class Executor:
 
     # -- perception, events, bookkeeping --------------------------------------------------------
     def _timed_perceive(
-        self, run: _Run, reference: Scene | None = None, clear_view: bool = True
+        self, run: Run, reference: Scene | None = None, clear_view: bool = True
     ) -> Scene:
         self._check_stop()
         t0 = time.monotonic()
@@ -589,21 +527,21 @@ class Executor:
         self._check_stop()
         return scene
 
-    def _t(self, run: _Run) -> float:
+    def _t(self, run: Run) -> float:
         return round(time.monotonic() - run.t0, 4)
 
-    def _plan_started(self, run: _Run, plan: Plan) -> PlanStarted:
+    def _plan_started(self, run: Run, plan: Plan) -> PlanStarted:
         subgoals = tuple(s.to_dict() for s in plan.subgoals)
         return PlanStarted(self._t(run), plan.command, plan.planner, subgoals, plan=run.plan_no)
 
-    def _emit(self, run: _Run, event: Event) -> None:
+    def _emit(self, run: Run, event: Event) -> None:
         run.events.append(event)
         if run.log is not None:
             run.log.write(event)
         for callback in self._callbacks:
             callback(event)
 
-    def _open_log(self, run: _Run) -> Path | None:
+    def _open_log(self, run: Run) -> Path | None:
         if self.log_path is None:
             return None
         path = self.log_path
@@ -613,7 +551,7 @@ class Executor:
         run.log = EventLog(path)
         return path
 
-    def _finish(self, run: _Run, status: Status, reason: str) -> ExecutionResult:
+    def _finish(self, run: Run, status: Status, reason: str) -> ExecutionResult:
         run.timings["total"] = time.monotonic() - run.t0
         run.timings["sim_seconds"] = run.timings["periods"] / self.robot.info.control_hz
         succeeded = sum(r.success for r in run.results)
@@ -647,23 +585,3 @@ class Executor:
             video_path,
             run.replans,
         )
-
-
-def scripted_skills(robot: Robot) -> dict[str, Callable[[], Skill]]:
-    """Factories of the scripted skills (`robot_llm.policies.scripted`), each made with motion
-    limits taken from the robot's own (speed cap, workspace, control rate, home)."""
-    from functools import partial
-
-    from robot_llm.policies.motion import MotionLimits
-    from robot_llm.policies.scripted import SKILLS
-
-    limits = MotionLimits.from_robot(robot.info)
-    return {name: partial(cls, limits) for name, cls in SKILLS.items()}
-
-
-def _relation(subgoal: Subgoal) -> str:
-    if subgoal.at is not None:
-        return f"{subgoal.object} at [{subgoal.at[0]:.3f}, {subgoal.at[1]:.3f}]"
-    if subgoal.across is not None:
-        return f"{subgoal.object} across {subgoal.across[0]} and {subgoal.across[1]}"
-    return f"{subgoal.object} {'on' if subgoal.on is not None else 'in'} {subgoal.target}"

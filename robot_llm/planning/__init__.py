@@ -26,7 +26,7 @@ from robot_llm.planning.base import (
 from robot_llm.planning.llm import LLM_PLANNERS
 from robot_llm.planning.rules import RulePlanner
 from robot_llm.planning.safety import Limits, PolicyError, Rule, SafetyGate, SafetyPolicy
-from robot_llm.planning.suite import SuiteReport, evaluate_suite
+from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
 
 register_planner("rule", RulePlanner, replace_existing=True)
 for _name, _factory in LLM_PLANNERS.items():  # built lazily: no torch until one is used

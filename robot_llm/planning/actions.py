@@ -11,9 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.planning import tasks
-from robot_llm.planning.clauses import Dest, dest_starts, parse_dest, take_order, take_push_mode
-from robot_llm.planning.draft import ClauseInfo, clarify, refuse
+from robot_llm.planning import moves, tasks
+from robot_llm.planning.clauses import take_order, take_push_mode
+from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
+from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import (
     BLOCK,
     CONTAINERS,
@@ -142,80 +143,98 @@ def move_objects(
 ) -> None:
     s = it.s
     world = s.world
-    objs = tasks.ordered(world, objs, order)
+    objs = moves.ordered(world, objs, order)
     if len(objs) > 1 and targets and dest.kind in ("on", "in", "to", "toward"):
         objs = [o for o in objs if o != targets[0]]  # "put all the blocks on the blue block"
     for o in objs:
         s.check_movable(o)
-    many = len(objs) > 1
     if dest.kind == "off_table":
         raise refuse(
             "Objects stay inside the workspace; I can't put anything off the table or out of reach."
         )
-    if dest.kind in ("on", "in", "to", "toward"):
-        target = targets[0]
-        t = world[target]
-        if dest.kind == "in" and t.kind == BLOCK:
-            raise refuse(
-                f"I can't put {s.names(objs)} into {s.name(target)}: a block has no inside. "
-                f"Say 'on {s.name(target)}' to stack on it."
-            )
-        if t.kind not in CONTAINERS and t.kind != BLOCK:
-            raise refuse(f"I can't put things on {s.name(target)}.")
-        if target in objs:
-            raise refuse(f"I can't put {s.name(target)} on itself.")
-        chain = many and (t.kind == BLOCK or (stack and t.kind in CONTAINERS))
-        prev_target = target
-        for o in tasks.top_first(world, objs):
-            tasks.clear_for_move(s, o, objs)
-            if chain and world[prev_target].kind == BLOCK:
-                s.put_on(o, prev_target, chain=True)
-            else:
-                s.put_on(o, prev_target)
-            if chain:
-                prev_target = o
-        s.mention(objs)
-        return
-    if dest.kind == "region":
-        assert dest.region is not None
-        if dest.region == "corner":
-            dest = Dest("region", region=nearest_corner(it, objs[0]))
-        assert dest.region is not None
-        box = REGIONS[dest.region]
-        cx, cy = REGION_CENTERS[dest.region]
-        label = f"the {dest.region} {'side' if ' ' not in dest.region else 'corner'}"
-        if dest.region == "center":
-            label = "the center"
-        for o in tasks.top_first(world, objs):
-            tasks.clear_for_move(s, o, objs)
-            spot = world.free_spot(o, (cx, cy), box)
-            if spot is None:
-                raise refuse(f"There is no free space left in {label} for {s.name(o)}.")
-            s.place_at(o, spot, label)
-        s.mention(objs)
-        return
-    if dest.kind == "together":  # "put the red blocks next to each other"
-        if len(objs) < 2:
-            raise clarify(f"Next to what should I put {s.names(objs)}?")
-        for prev, o in itertools.pairwise(objs):
-            spot = s.near_spot(o, prev)
-            if spot is None:
-                raise refuse(f"There is no free spot next to {s.name(prev)}.")
-            s.place_at(o, spot)
-        s.mention(objs)
-        return
     if dest.kind == "away":
         tray = s.default_container("put things away")
         move_objects(it, objs, Dest("in"), [tray], order, amount, words)
         return
-    if many and dest.kind not in ("table", "down", "back"):
+    if dest.kind in ("on", "in", "to", "toward"):
+        _onto_target(s, objs, dest, targets[0], stack)
+    elif dest.kind == "region":
+        _into_region(it, objs, dest)
+    elif dest.kind == "together":  # "put the red blocks next to each other"
+        _side_by_side(s, objs)
+    else:
+        _to_each_place(it, objs, dest, targets, amount)
+    s.mention(objs)
+
+
+def _to_each_place(
+    it: Interpreter, objs: list[str], dest: Dest, targets: list[str], amount: Amount | None
+) -> None:
+    """Destinations that take one object each: a side, a point, the table."""
+    s, world = it.s, it.s.world
+    if len(objs) > 1 and dest.kind not in ("table", "down", "back"):
         raise refuse(
             f"I can put only one block at that spot; tell me where each of {s.names(objs)} goes."
         )
-    for o in tasks.top_first(world, objs):
-        tasks.clear_for_move(s, o, objs)
+    for o in moves.top_first(world, objs):
+        moves.clear_for_move(s, o, objs)
         move_one(it, o, dest, targets, amount)
-    s.mention(objs)
+
+
+def _onto_target(s: PlanDraft, objs: list[str], dest: Dest, target: str, stack: bool) -> None:
+    """Onto or into one object; several blocks onto a block (or, to stack, into a container)
+    go up as a tower."""
+    world = s.world
+    t = world[target]
+    if dest.kind == "in" and t.kind == BLOCK:
+        raise refuse(
+            f"I can't put {s.names(objs)} into {s.name(target)}: a block has no inside. "
+            f"Say 'on {s.name(target)}' to stack on it."
+        )
+    if t.kind not in CONTAINERS and t.kind != BLOCK:
+        raise refuse(f"I can't put things on {s.name(target)}.")
+    if target in objs:
+        raise refuse(f"I can't put {s.name(target)} on itself.")
+    chain = len(objs) > 1 and (t.kind == BLOCK or (stack and t.kind in CONTAINERS))
+    prev_target = target
+    for o in moves.top_first(world, objs):
+        moves.clear_for_move(s, o, objs)
+        if chain and world[prev_target].kind == BLOCK:
+            s.put_on(o, prev_target, chain=True)
+        else:
+            s.put_on(o, prev_target)
+        if chain:
+            prev_target = o
+
+
+def _into_region(it: Interpreter, objs: list[str], dest: Dest) -> None:
+    """Into a region of the table, each object on a free spot in it."""
+    s, world = it.s, it.s.world
+    assert dest.region is not None
+    if dest.region == "corner":
+        dest = Dest("region", region=nearest_corner(it, objs[0]))
+    assert dest.region is not None
+    box = REGIONS[dest.region]
+    cx, cy = REGION_CENTERS[dest.region]
+    label = f"the {dest.region} {'side' if ' ' not in dest.region else 'corner'}"
+    if dest.region == "center":
+        label = "the center"
+    for o in moves.top_first(world, objs):
+        moves.clear_for_move(s, o, objs)
+        spot = world.free_spot(o, (cx, cy), box)
+        if spot is None:
+            raise refuse(f"There is no free space left in {label} for {s.name(o)}.")
+        s.place_at(o, spot, label)
+
+
+def _side_by_side(s: PlanDraft, objs: list[str]) -> None:
+    if len(objs) < 2:
+        raise clarify(f"Next to what should I put {s.names(objs)}?")
+    for prev, o in itertools.pairwise(objs):
+        spot = s.near_spot(o, prev)
+        if spot is None:
+            raise refuse(f"There is no free spot next to {s.name(prev)}.")
+        s.place_at(o, spot)
 
 
 def move_one(

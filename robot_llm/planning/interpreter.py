@@ -14,16 +14,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from robot_llm.planning import pyramid, tasks
-from robot_llm.planning.clauses import (
-    ON_TOP,
-    Dest,
-    dest_starts,
-    parse_dest,
-    run_on_cuts,
-    take_push_mode,
-)
+from robot_llm.planning import hanoi, pyramid, towers
+from robot_llm.planning.clauses import run_on_cuts, take_push_mode
 from robot_llm.planning.describe import join, which_question
+from robot_llm.planning.destinations import ON_TOP, Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import CAPABILITIES
 from robot_llm.planning.refs import Ref, parse_np
@@ -81,7 +75,7 @@ class Interpreter:
         if pyramid.is_pyramid(tokens):
             pyramid.build(self, tokens)
             return
-        tokens = tasks.strip_tower_rules(tokens)
+        tokens = hanoi.strip_tower_rules(tokens)
         clauses: list[list[str]] = []
         for piece in split_pieces(tokens):
             for part in run_on_cuts(strip_prefixes(list(piece.tokens))):
@@ -128,7 +122,7 @@ class Interpreter:
         for c in clauses:
             if (
                 out
-                and tasks.is_tower_clause(out[-1], self.ids)
+                and towers.is_tower_clause(out[-1], self.ids)
                 and find_verb(c) is None
                 and not strip_ellipsis_marks(list(c))[1]
             ):
@@ -205,10 +199,10 @@ class Interpreter:
             verb, rest = "unstack", rest[:-1]
         if verb == "put" and SORT_HINTS.search(" ".join(rest)):
             verb = "sort"  # "put each block in the bowl of its color"
-        if verb in ("put", "stack", "build") and tasks.is_tower_move(toks):
-            tasks.move_tower(self, toks)
+        if verb in ("put", "stack", "build") and hanoi.is_tower_move(toks):
+            hanoi.move_tower(self, toks)
             return
-        if verb == "put" and tasks.is_tower_clause(toks, self.ids):
+        if verb == "put" and towers.is_tower_clause(toks, self.ids):
             verb = "build"  # "put the blocks in a single stack: ..."
         handler = HANDLERS.get(verb)
         if handler is None:  # every action of the verb table has a handler (tests/test_planning)

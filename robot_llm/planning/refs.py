@@ -189,70 +189,99 @@ class _Parser:
         return Ref(words=words, quant="all", members=tuple(shared), excluding=excluding), j
 
     def simple(self, i: int) -> tuple[Ref, int] | None:
-        start = i
-        phrase: tuple[str, ...]
-        n = len(self.t)
-        if i >= n:
+        if i >= len(self.t):
             return None
         w = self.t[i]
-        # pronouns and pronoun-like phrases
+        found = self._pronoun(i) or self._rest_of(i)
+        if found is not None:
+            return found
+        if w in ("everything", "anything", "all") and not self._modifier_or_noun(
+            i + 1, allow_det=True
+        ):
+            return self.post(Ref(words=(w,), quant="all", plural=True), i + 1)
+        start = i
+        ref, i = self._determiner(i)
+        count = self._count_at(i)
+        if count is not None:
+            value, i = count
+            ref = replace(ref, quant="count" if ref.quant != "all" else "all", count=value)
+            ref = replace(ref, plural=value > 1)
+            if self.at(i, "of") and self.word(i + 1) in ("the", "these", "those"):
+                i += 2
+        ref, i = self.modifiers(ref, i)
+        if i == start or not self._has_content(ref):
+            return None
+        ref = replace(ref, words=tuple(self.t[start:i]))
+        return self.post(ref, i)
+
+    _PRONOUN_PHRASES: Final = (
+        (("all", "of", "them"), "them"),
+        (("all", "of", "those"), "them"),
+        (("each", "of", "them"), "them"),
+        (("both", "of", "them"), "them"),
+        (("all", "three", "of", "them"), "them"),
+        (("the", "same", "one"), "it"),
+        (("the", "same", "block"), "it"),
+        (("the", "same", "place"), "same"),
+        (("the", "same", "spot"), "same"),
+        (("same", "one"), "it"),
+        (("this", "one"), "it"),
+        (("that", "one"), "it"),
+    )
+
+    def _pronoun(self, i: int) -> tuple[Ref, int] | None:
+        """Pronouns and pronoun-like phrases: "it", "them", "the same one", "that"."""
+        w = self.t[i]
         if w in ("it", "itself"):
             return Ref(words=(w,), quant="it"), i + 1
         if w in ("them", "they", "themselves"):
             return Ref(words=(w,), quant="them", plural=True), i + 1
-        for phrase, quant in (
-            (("all", "of", "them"), "them"),
-            (("all", "of", "those"), "them"),
-            (("each", "of", "them"), "them"),
-            (("both", "of", "them"), "them"),
-            (("all", "three", "of", "them"), "them"),
-            (("the", "same", "one"), "it"),
-            (("the", "same", "block"), "it"),
-            (("the", "same", "place"), "same"),
-            (("the", "same", "spot"), "same"),
-            (("same", "one"), "it"),
-            (("this", "one"), "it"),
-            (("that", "one"), "it"),
-        ):
+        for phrase, quant in self._PRONOUN_PHRASES:
             if self.at(i, *phrase):
                 return Ref(words=phrase, quant=quant, plural=quant == "them"), i + len(phrase)
         if w in ("this", "that") and not self._modifier_or_noun(i + 1):
             return Ref(words=(w,), quant="it"), i + 1
         if w in ("these", "those") and not self._modifier_or_noun(i + 1):
             return Ref(words=(w,), quant="them", plural=True), i + 1
-        for phrase in (
-            ("the", "rest", "of", "the"),
-            ("all", "the", "rest", "of", "the"),
-            ("the", "rest"),
-            ("all", "the", "rest"),
-            ("the", "others"),
-            ("all", "the", "others"),
-            ("everything", "else"),
-            ("all", "the", "other"),
-            ("all", "other"),
-            ("the", "remaining"),
-            ("all", "remaining"),
-            ("the", "other"),
-        ):
-            if self.at(i, *phrase):
-                k = i + len(phrase)
-                rest_quant = "rest" if phrase[-1] not in ("other",) else "other"
-                mods = self.modifiers(Ref(quant=rest_quant, other=True), k)
-                ref, k2 = mods
-                if rest_quant == "other" and not ref.plural and phrase[0] == "the":
-                    ref = replace(ref, quant="the")
-                elif rest_quant == "other":
-                    ref = replace(ref, quant="rest", plural=True)
-                if ref.noun is None and phrase[-1] in ("others", "rest") and not ref.plural:
-                    ref = replace(ref, plural=True)
-                return self.post(replace(ref, words=tuple(self.t[start:k2])), k2)
-        if w in ("everything", "anything", "all") and not self._modifier_or_noun(
-            i + 1, allow_det=True
-        ):
-            ref = Ref(words=(w,), quant="all", plural=True)
-            return self.post(ref, i + 1)
+        return None
+
+    _REST_PHRASES: Final = (
+        ("the", "rest", "of", "the"),
+        ("all", "the", "rest", "of", "the"),
+        ("the", "rest"),
+        ("all", "the", "rest"),
+        ("the", "others"),
+        ("all", "the", "others"),
+        ("everything", "else"),
+        ("all", "the", "other"),
+        ("all", "other"),
+        ("the", "remaining"),
+        ("all", "remaining"),
+        ("the", "other"),
+    )
+
+    def _rest_of(self, i: int) -> tuple[Ref, int] | None:
+        """ "the rest", "the other blocks", "everything else": what earlier phrases left."""
+        for phrase in self._REST_PHRASES:
+            if not self.at(i, *phrase):
+                continue
+            k = i + len(phrase)
+            rest_quant = "rest" if phrase[-1] not in ("other",) else "other"
+            ref, k2 = self.modifiers(Ref(quant=rest_quant, other=True), k)
+            if rest_quant == "other" and not ref.plural and phrase[0] == "the":
+                ref = replace(ref, quant="the")
+            elif rest_quant == "other":
+                ref = replace(ref, quant="rest", plural=True)
+            if ref.noun is None and phrase[-1] in ("others", "rest") and not ref.plural:
+                ref = replace(ref, plural=True)
+            return self.post(replace(ref, words=tuple(self.t[i:k2])), k2)
+        return None
+
+    def _determiner(self, i: int) -> tuple[Ref, int]:
+        """The quantifier or determiner a phrase starts with ("every", "both of the", "a",
+        "another", "the"), as the Ref so far and the next index."""
+        w = self.t[i]
         ref = Ref()
-        # determiners and quantifiers
         if w in ("all", "every", "each"):
             ref = replace(ref, quant="all", plural=True)
             i += 1
@@ -281,20 +310,7 @@ class _Parser:
         elif w in DETERMINERS or w in ("this", "that", "these", "those"):
             ref = replace(ref, plural=w in ("these", "those"))
             i += 1
-        count = self._count_at(i)
-        if count is not None:
-            value, i = count
-            ref = replace(ref, quant="count" if ref.quant != "all" else "all", count=value)
-            ref = replace(ref, plural=value > 1)
-            if self.at(i, "of") and self.word(i + 1) in ("the", "these", "those"):
-                i += 2
-        ref, i = self.modifiers(ref, i)
-        if i == start:
-            return None
-        if not self._has_content(ref):
-            return None
-        ref = replace(ref, words=tuple(self.t[start:i]))
-        return self.post(ref, i)
+        return ref, i
 
     def _count_at(self, i: int) -> tuple[int, int] | None:
         w = self.word(i)
@@ -428,31 +444,54 @@ class _Parser:
         return self.np(i, coord=False)
 
     def one_post(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """One qualifier after the noun ("farthest to the right", "from the left", "except the
+        red one", "on the left", "next to the bowl"), or None."""
         t = self.t
         while self.word(i) in FILLERS and i + 1 < len(t):
             if self.word(i) in ("that", "which", "who") and not self._post_start(i + 1):
                 return None
             i += 1
-        # "the block farthest to the right", "the one most to the left"
+        # Tried in order; a stage that does not match passes to the next (an exclusion that
+        # fails passes to stages whose first words it never shares, so the phrase ends).
+        return (
+            self._extreme_side(ref, i)
+            or self._ordinal_axis(ref, i)
+            or self._exclusion(ref, i)
+            or self._place(ref, i)
+            or self._landmark_relation(ref, i)
+        )
+
+    def _extreme_side(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """ "the block farthest to the right", "the one most to the left"."""
         if self.word(i) in ("farthest", "furthest", "most"):
             for lead in (("to", "the"), ("on", "the"), ()):
                 side = self.word(i + 1 + len(lead))
                 if self.at(i + 1, *lead) and side in ("left", "right"):
                     return replace(ref, position=side), i + 2 + len(lead)
-        # ordinal axis: "from the left"
-        for side_words, axis in (
-            (("from", "the", "left"), "left"),
-            (("from", "left"), "left"),
-            (("from", "the", "right"), "right"),
-            (("from", "right"), "right"),
-            (("from", "the", "front"), "near"),
-            (("from", "the", "back"), "far"),
-            (("from", "the", "robot"), "near"),
-            (("from", "you"), "near"),
-        ):
-            if ref.ordinal is not None and self.at(i, *side_words):
+        return None
+
+    _ORDINAL_AXES: Final = (
+        (("from", "the", "left"), "left"),
+        (("from", "left"), "left"),
+        (("from", "the", "right"), "right"),
+        (("from", "right"), "right"),
+        (("from", "the", "front"), "near"),
+        (("from", "the", "back"), "far"),
+        (("from", "the", "robot"), "near"),
+        (("from", "you"), "near"),
+    )
+
+    def _ordinal_axis(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """The axis an ordinal counts along: "the second block from the left"."""
+        if ref.ordinal is None:
+            return None
+        for side_words, axis in self._ORDINAL_AXES:
+            if self.at(i, *side_words):
                 return replace(ref, ordinal_axis=axis), i + len(side_words)
-        # exclusions
+        return None
+
+    def _exclusion(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """ "all the blocks except the red one"."""
         for ex in EXCEPT_WORDS:
             if self.at(i, *ex) and (ref.quant in ("all", "rest", "them") or ref.plural):
                 got = self.np(i + len(ex))
@@ -461,58 +500,63 @@ class _Parser:
                 other, k = got
                 parts = other.members or (other,)
                 return replace(ref, excluding=ref.excluding + parts), k
-        # places: "on the left", "in the far left corner", "at the back", "on the table"
+        return None
+
+    def _place(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """Places: "on the left", "in the far left corner", "at the back", "on the table",
+        "at the top of the stack"."""
         for prep in ("on", "in", "at", "to", "toward", "towards", "near"):
-            if self.at(i, prep):
-                k = i + 1
-                if self.word(k) == "the":
-                    k += 1
-                if prep == "on" and self.at(k, "table"):
-                    k2 = k + (2 if self.at(k, "table", "surface") else 1)
-                    return replace(ref, relations=(*ref.relations, Relation("on_table"))), k2
-                for phrase in _REGION_WORDS:
-                    after = self.word(k + len(phrase))
-                    if self.at(k, *phrase) and after not in _REGION_TAILS:
-                        k2 = k + len(phrase)
-                        if self.at(k2, "of", "the", "table") or self.at(
-                            k2, "of", "the", "workspace"
-                        ):
-                            k2 += 3
-                        region = REGION_PHRASES[" ".join(phrase)]
-                        rel = Relation("region", place=region)
-                        return replace(ref, relations=(*ref.relations, rel)), k2
-                for phrase in (("top",), ("bottom",)):
-                    if self.at(k, *phrase):
-                        pos = "top" if phrase == ("top",) else "bottom"
-                        k2 = k + 1
-                        for tail in _STACK_TAILS:  # "at the top of the stack"
-                            if self.at(k2, *tail):
-                                k2 += len(tail)
-                                break
-                        else:
-                            if self.at(k2, "of"):
-                                continue
-                        return replace(ref, position=pos), k2
-        # relations with a landmark
+            if not self.at(i, prep):
+                continue
+            k = i + 1
+            if self.word(k) == "the":
+                k += 1
+            if prep == "on" and self.at(k, "table"):
+                k2 = k + (2 if self.at(k, "table", "surface") else 1)
+                return replace(ref, relations=(*ref.relations, Relation("on_table"))), k2
+            for phrase in _REGION_WORDS:
+                after = self.word(k + len(phrase))
+                if self.at(k, *phrase) and after not in _REGION_TAILS:
+                    k2 = k + len(phrase)
+                    if self.at(k2, "of", "the", "table") or self.at(k2, "of", "the", "workspace"):
+                        k2 += 3
+                    region = REGION_PHRASES[" ".join(phrase)]
+                    rel = Relation("region", place=region)
+                    return replace(ref, relations=(*ref.relations, rel)), k2
+            for phrase in (("top",), ("bottom",)):
+                if self.at(k, *phrase):
+                    pos = "top" if phrase == ("top",) else "bottom"
+                    k2 = k + 1
+                    for tail in _STACK_TAILS:  # "at the top of the stack"
+                        if self.at(k2, *tail):
+                            k2 += len(tail)
+                            break
+                    else:
+                        if self.at(k2, "of"):
+                            continue
+                    return replace(ref, position=pos), k2
+        return None
+
+    def _landmark_relation(self, ref: Ref, i: int) -> tuple[Ref, int] | None:
+        """Relations with a landmark: "next to the bowl", "between the two bowls"."""
         for words, name in _RELATION_WORDS:
-            if self.at(i, *words):
-                k = i + len(words)
-                if name == "between":
-                    a = self._landmark(k)
-                    if a is None or self.word(a[1]) != "and":
-                        return None
-                    b = self._landmark(a[1] + 1)
-                    if b is None:
-                        return None
-                    rel = Relation("between", (a[0], b[0]))
-                    return replace(ref, relations=(*ref.relations, rel)), b[1]
-                got = self._landmark(k)
-                if got is None:
-                    if name in ("nearest", "farthest") and ref.position is None:
-                        return None
+            if not self.at(i, *words):
+                continue
+            k = i + len(words)
+            if name == "between":
+                a = self._landmark(k)
+                if a is None or self.word(a[1]) != "and":
                     return None
-                lm, k2 = got
-                return replace(ref, relations=(*ref.relations, Relation(name, (lm,)))), k2
+                b = self._landmark(a[1] + 1)
+                if b is None:
+                    return None
+                rel = Relation("between", (a[0], b[0]))
+                return replace(ref, relations=(*ref.relations, rel)), b[1]
+            got = self._landmark(k)
+            if got is None:
+                return None
+            lm, k2 = got
+            return replace(ref, relations=(*ref.relations, Relation(name, (lm,)))), k2
         return None
 
     def _post_start(self, i: int) -> bool:

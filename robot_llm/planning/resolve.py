@@ -219,30 +219,43 @@ class Resolver:
             return Missing(
                 f"I don't see {article(noun)}; I see {inventory(list(world))}.", (), noun
             )
-        if ref.color is not None:
-            colored = [t for t in things if t.color == ref.color]
-            if not colored and ref.kinds is None:
-                # "the blue one" where only a blue bowl fits: let the action say why not
-                colored = [t for t in world if t.color == ref.color]
-            if not colored:
-                said = _described(ref, noun)
-                said = (
-                    f"any {_described(ref, noun, True)}"
-                    if ref.plural or ref.quant in ("all", "both", "count")
-                    else article(said)
-                )
-                return Missing(
-                    f"I don't see {said}; I see {inventory(things)}.",
-                    tuple(t.id for t in things),
-                    noun,
-                )
-            things = colored
+        for narrow in (self._by_color, self._by_size_words, self._by_relations, self._by_state):
+            got = narrow(ref, noun, things)
+            if not isinstance(got, list):
+                return got
+            things = got
+        return self._by_order(ref, noun, things)
+
+    def _by_color(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        if ref.color is None:
+            return things
+        colored = [t for t in things if t.color == ref.color]
+        if not colored and ref.kinds is None:
+            # "the blue one" where only a blue bowl fits: let the action say why not
+            colored = [t for t in self.world if t.color == ref.color]
+        if colored:
+            return colored
+        said = (
+            f"any {_described(ref, noun, True)}"
+            if ref.plural or ref.quant in ("all", "both", "count")
+            else article(_described(ref, noun))
+        )
+        return Missing(
+            f"I don't see {said}; I see {inventory(things)}.", tuple(t.id for t in things), noun
+        )
+
+    def _by_size_words(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing]:
         if ref.size is not None:
             things = self._by_size(things, ref.size)
         if ref.size_extreme is not None:
             order = [SIZE_ORDER[t.size] for t in things]
             want = max(order) if ref.size_extreme == "max" else min(order)
             things = [t for t, o in zip(things, order, strict=True) if o == want]
+        return things
+
+    def _by_relations(
+        self, ref: Ref, noun: str, things: list[Thing]
+    ) -> list[Thing] | Missing | Ambiguous:
         before_relations = things
         for rel in ref.relations:
             got = self._relation(ref, rel, things)
@@ -255,14 +268,29 @@ class Resolver:
                     tuple(t.id for t in before_relations),
                     noun,
                 )
+        return things
+
+    def _by_state(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        """ "an empty bowl", "the other block"."""
         if ref.empty:
-            things = [t for t in things if not world.on_top(t.id)]
+            things = [t for t in things if not self.world.on_top(t.id)]
             if not things:
                 return Missing(f"Every {noun} has something in it.", (), noun)
         if ref.other:
             things = self._other(ref, things)
             if not things:
                 return Missing(f"I don't see another {noun}.", (), noun)
+        return things
+
+    _ORDINAL_KEYS: Final[dict[str, Callable[[Thing], float]]] = {
+        "left": lambda t: -t.y,
+        "right": lambda t: t.y,
+        "near": lambda t: t.x,
+        "far": lambda t: -t.x,
+    }
+
+    def _by_order(self, ref: Ref, noun: str, things: list[Thing]) -> list[Thing] | Missing:
+        """ "the leftmost block", "the nearest bowl", "the second block from the left"."""
         if ref.position is not None:
             how = ref.position
             # "nearest" / "farthest" measure from the robot's base; "front" / "back" along x
@@ -270,16 +298,9 @@ class Resolver:
                 how = "robot"
             elif how == "far" and {"farthest", "furthest"} & set(ref.words):
                 how = "robot_far"
-            things = _extreme(things, how, world)
+            things = _extreme(things, how, self.world)
         if ref.ordinal is not None:
-            axis = ref.ordinal_axis or "left"
-            keyf = {
-                "left": lambda t: -t.y,
-                "right": lambda t: t.y,
-                "near": lambda t: t.x,
-                "far": lambda t: -t.x,
-            }[axis]
-            ordered = sorted(things, key=keyf)
+            ordered = sorted(things, key=self._ORDINAL_KEYS[ref.ordinal_axis or "left"])
             idx = ref.ordinal
             if idx >= len(ordered) or -idx > len(ordered):
                 return Missing(
@@ -345,6 +366,32 @@ class Resolver:
     def _relation(
         self, ref: Ref, rel: Relation, things: list[Thing]
     ) -> list[Thing] | Missing | Ambiguous:
+        """The things that stand in `rel` (to its landmarks, resolved here)."""
+        whole = self._without_landmark(ref, rel, things)
+        if whole is not None:
+            return whole
+        marks = []
+        for a in rel.args:
+            m = self._landmark(a)
+            if isinstance(m, Missing | Ambiguous):
+                return m
+            marks.append(m)
+        pts = [(m.x, m.y) if isinstance(m, Thing) else m for m in marks]
+        mark_ids = {m.id for m in marks if isinstance(m, Thing)}
+        things = [t for t in things if t.id not in mark_ids]
+        placed = self._by_geometry(ref, rel, things, pts, marks[0])
+        if placed is not None:
+            return placed
+        lm = marks[0]
+        if not isinstance(lm, Thing):  # "on the robot", "from you": nothing there
+            return []
+        return self._by_support(rel, things, lm)
+
+    def _without_landmark(
+        self, ref: Ref, rel: Relation, things: list[Thing]
+    ) -> list[Thing] | Missing | Ambiguous | None:
+        """Relations decided without one landmark: on the table, in a region, in a tower, beside
+        a group (each of its members); None for the others."""
         world = self.world
         if rel.name == "on_table":
             return [t for t in things if world.on_table(t.id)]
@@ -367,31 +414,33 @@ class Resolver:
             if not isinstance(group, Found):
                 return group
             for gid in group.ids:
-                things = self._relation(
+                got = self._relation(
                     ref, Relation(rel.name, (Ref(words=(gid,), object_id=gid),)), things
-                )  # type: ignore[assignment]
-                if not isinstance(things, list):
-                    return things
+                )
+                if not isinstance(got, list):
+                    return got
+                things = got
             return things
-        marks = []
-        for a in rel.args:
-            m = self._landmark(a)
-            if isinstance(m, Missing | Ambiguous):
-                return m
-            marks.append(m)
-        pts = [(m.x, m.y) if isinstance(m, Thing) else m for m in marks]
-        mark_ids = {m.id for m in marks if isinstance(m, Thing)}
-        things = [t for t in things if t.id not in mark_ids]
+        return None
+
+    def _by_geometry(
+        self,
+        ref: Ref,
+        rel: Relation,
+        things: list[Thing],
+        pts: list[tuple[float, float]],
+        lm: Thing | tuple[float, float],
+    ) -> list[Thing] | None:
+        """Sides, nearness and betweenness, from the landmarks' positions; None for the others."""
         (lx, ly) = pts[0]
-        lm = marks[0]
-        if rel.name == "left_of":
-            return [t for t in things if t.y > ly + SIDE_MARGIN]
-        if rel.name == "right_of":
-            return [t for t in things if t.y < ly - SIDE_MARGIN]
-        if rel.name == "behind":
-            return [t for t in things if t.x > lx + SIDE_MARGIN]
-        if rel.name == "in_front":
-            return [t for t in things if t.x < lx - SIDE_MARGIN]
+        sides = {
+            "left_of": lambda t: t.y > ly + SIDE_MARGIN,
+            "right_of": lambda t: t.y < ly - SIDE_MARGIN,
+            "behind": lambda t: t.x > lx + SIDE_MARGIN,
+            "in_front": lambda t: t.x < lx - SIDE_MARGIN,
+        }
+        if rel.name in sides:
+            return [t for t in things if sides[rel.name](t)]
         if rel.name == "near":
             r0 = lm.radius if isinstance(lm, Thing) else 0.1
             near = [t for t in things if math.hypot(t.x - lx, t.y - ly) <= t.radius + r0 + NEAR_GAP]
@@ -399,7 +448,7 @@ class Resolver:
                 # "the block next to the bowl": the nearest one when it is clearly nearest
                 ranked = sorted((math.hypot(t.x - lx, t.y - ly), t.id) for t in near)
                 if ranked[1][0] - ranked[0][0] > 0.04:
-                    return [world[ranked[0][1]]]
+                    return [self.world[ranked[0][1]]]
             return near
         if rel.name in ("nearest", "farthest"):
             if not things:
@@ -418,8 +467,11 @@ class Resolver:
                 if 0.0 < s < 1.0 and math.hypot(t.x - px, t.y - py) <= BETWEEN_WIDTH + t.radius:
                     out.append(t)
             return out
-        if not isinstance(lm, Thing):  # "on the robot", "from you": nothing there
-            return []
+        return None
+
+    def _by_support(self, rel: Relation, things: list[Thing], lm: Thing) -> list[Thing]:
+        """What rests on, in, above or under the landmark."""
+        world = self.world
         if rel.name in ("on", "in"):
             if lm.kind == BLOCK:
                 if rel.name == "in":

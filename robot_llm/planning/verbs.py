@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.planning import actions, tasks
+from robot_llm.planning import actions, tasks, towers
 from robot_llm.planning.verb_words import ARM_WORDS
 from robot_llm.types import Subgoal
 
@@ -91,8 +91,8 @@ def _push(it: Interpreter, verb: str, words: list[str], rest: list[str], toks: l
 
 @handles("stack", "build")
 def _stack(it: Interpreter, verb: str, words: list[str], rest: list[str], toks: list[str]) -> None:
-    if verb == "build" or tasks.is_tower_clause(toks, it.ids):
-        tasks.tower(it, rest)
+    if verb == "build" or towers.is_tower_clause(toks, it.ids):
+        towers.tower(it, rest)
     else:
         actions.put(it, words, rest)
 
@@ -101,7 +101,7 @@ def _stack(it: Interpreter, verb: str, words: list[str], rest: list[str], toks: 
 def _unstack(
     it: Interpreter, verb: str, words: list[str], rest: list[str], toks: list[str]
 ) -> None:
-    tasks.unstack(it, rest)
+    towers.unstack(it, rest)
 
 
 @handles("sort")

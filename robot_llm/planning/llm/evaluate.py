@@ -17,14 +17,8 @@ from typing import Any
 
 from robot_llm.planning.base import Planner
 from robot_llm.planning.llm.grounding import named_ids
-from robot_llm.planning.suite import (
-    Case,
-    SuiteError,
-    SuiteReport,
-    evaluate_suite,
-    load_cases,
-    load_scenes,
-)
+from robot_llm.planning.suite import Case, SuiteError, load_cases, load_scenes
+from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
 from robot_llm.types import Clarify, Plan, Refuse, Scene, SchemaError
 from robot_llm.types import plan_result_from_dict as parse
 
