@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from robot_llm.planning.lexicon import DIRECTION_WORDS, REGION_PHRASES
+from robot_llm.planning.lexicon import DIRECTION_WORDS, REGION_PHRASES, SIDE_PHRASES
 from robot_llm.planning.refs import NEAR_WORDS, Ref, parse_np
 
 
@@ -92,19 +92,7 @@ BACK_WORDS: Final = (
     ("to", "its", "spot"),
     ("back",),
 )
-SIDE_WORDS: Final = (
-    (("to", "the", "left", "of"), "left_of"),
-    (("on", "the", "left", "of"), "left_of"),
-    (("on", "the", "left", "side", "of"), "left_of"),
-    (("left", "of"), "left_of"),
-    (("to", "the", "right", "of"), "right_of"),
-    (("on", "the", "right", "of"), "right_of"),
-    (("on", "the", "right", "side", "of"), "right_of"),
-    (("right", "of"), "right_of"),
-    (("behind",), "behind"),
-    (("in", "back", "of"), "behind"),
-    (("in", "front", "of"), "in_front"),
-)
+SIDE_WORDS: Final = SIDE_PHRASES
 TARGET_WORDS: Final = (
     (("on", "top", "of"), "on"),
     (("on", "to"), "on"),

@@ -174,6 +174,22 @@ DIRECTION_WORDS: Final[dict[str, str]] = {
     "closer": "back",
 }
 
+# Sides of a landmark: "to the left of the bowl", "in front of the tray" (destinations and
+# noun-phrase relations read the same phrases; none is a prefix of another with a different side).
+SIDE_PHRASES: Final = (
+    (("to", "the", "left", "of"), "left_of"),
+    (("on", "the", "left", "of"), "left_of"),
+    (("on", "the", "left", "side", "of"), "left_of"),
+    (("left", "of"), "left_of"),
+    (("to", "the", "right", "of"), "right_of"),
+    (("on", "the", "right", "of"), "right_of"),
+    (("on", "the", "right", "side", "of"), "right_of"),
+    (("right", "of"), "right_of"),
+    (("in", "front", "of"), "in_front"),
+    (("in", "back", "of"), "behind"),
+    (("behind",), "behind"),
+)
+
 # Region phrases (after "to the", "into the", "in the", "at the") -> REGIONS names.
 REGION_PHRASES: Final[dict[str, str]] = {}
 _names: tuple[str, ...]

@@ -21,6 +21,7 @@ from robot_llm.planning.lexicon import (
     PLURAL_NOUNS,
     POSITION_WORDS,
     REGION_PHRASES,
+    SIDE_PHRASES,
     SIZE_EXTREMES,
     SIZE_WORDS,
 )
@@ -565,17 +566,7 @@ class _Parser:
 
 
 _RELATION_WORDS: Final = (
-    (("to", "the", "left", "of"), "left_of"),
-    (("on", "the", "left", "of"), "left_of"),
-    (("on", "the", "left", "side", "of"), "left_of"),
-    (("left", "of"), "left_of"),
-    (("to", "the", "right", "of"), "right_of"),
-    (("on", "the", "right", "of"), "right_of"),
-    (("on", "the", "right", "side", "of"), "right_of"),
-    (("right", "of"), "right_of"),
-    (("in", "front", "of"), "in_front"),
-    (("in", "back", "of"), "behind"),
-    (("behind",), "behind"),
+    *SIDE_PHRASES,
     (("beyond",), "behind"),
     (("nearest", "to"), "nearest"),
     (("closest", "to"), "nearest"),
