@@ -18,7 +18,7 @@ is found, for entries whose modules are heavy (a simulator's driver).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from importlib.metadata import entry_points as installed_entry_points
 from typing import Generic, TypeVar
 
@@ -74,10 +74,6 @@ class Registry(Mapping[str, T], Generic[T]):
         if name in self._entries or name in self._paths:
             raise self.error(f"a {self.kind} named {name!r} is already registered")
         self._paths[name] = target
-
-    def decorator(self, name: str) -> Callable[[T], T]:
-        """`@REGISTRY.decorator("name")` registers what it decorates."""
-        return lambda entry: self.register(name, entry)
 
     def names(self) -> tuple[str, ...]:
         """Registered names in the order they were registered, then installed ones, sorted."""

@@ -18,7 +18,6 @@ from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import (
     BLOCK,
     CONTAINERS,
-    DEFAULT_PUSH,
     REGION_CENTERS,
     SMALL_PUSH,
     ZONE,
@@ -26,7 +25,7 @@ from robot_llm.planning.lexicon import (
 from robot_llm.planning.refs import parse_np
 from robot_llm.planning.text import Amount, take_distance, take_point
 from robot_llm.planning.verb_words import ARM_WORDS
-from robot_llm.tabletop.directions import DIRECTION_VECTORS
+from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
 from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.types import Subgoal
 
@@ -248,7 +247,7 @@ def move_one(
         s.place_at(o, dest.point)
     elif dest.kind == "direction":
         assert dest.direction is not None
-        d = amount.meters if amount else DEFAULT_PUSH
+        d = amount.meters if amount else DEFAULT_PUSH_DISTANCE
         ux, uy = DIRECTION_VECTORS[dest.direction]
         base = world.base(o) if not t.held else t
         x, y = t.origin if t.held else (base.x, base.y)
@@ -351,7 +350,7 @@ def push(
         dest = Dest("direction", direction="back")  # "push it back": toward the robot
     s.prev = ClauseInfo("push", words, dest_t)
     targets = it.target(dest, objs) if dest.refs else []
-    default = SMALL_PUSH if words[0] in ("nudge", "bump", "scoot") else DEFAULT_PUSH
+    default = SMALL_PUSH if words[0] in ("nudge", "bump", "scoot") else DEFAULT_PUSH_DISTANCE
     if dest.kind == "off_table":
         raise refuse("Objects stay inside the workspace; I can't push anything off the table.")
     for o in objs:

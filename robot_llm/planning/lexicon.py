@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE
 from robot_llm.tabletop.predicates import REGIONS
 
 BLOCK, BOWL, ZONE, TRAY = "block", "bowl", "zone", "tray"
@@ -290,7 +289,6 @@ UNITS: Final[dict[str, float]] = {
     "inch": 0.0254,
     "inches": 0.0254,
 }
-DEFAULT_PUSH: Final = DEFAULT_PUSH_DISTANCE  # meters, the plan schema's default
 SMALL_PUSH: Final = 0.05  # "nudge", "a little", "slightly"
 SMALL_MOVE_WORDS: Final = ("a little bit", "a little", "a bit", "slightly", "a touch", "a tad")
 LARGE_MOVE_WORDS: Final = ("a lot", "a long way")

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Final
 
 from robot_llm.planning import actions, tasks, towers
 from robot_llm.planning.verb_words import ARM_WORDS
+from robot_llm.registry import Registry
 from robot_llm.types import Subgoal
 
 if TYPE_CHECKING:
     from robot_llm.planning.interpreter import Interpreter
 
 Handler = Callable[["Interpreter", str, list[str], list[str], list[str]], None]
-HANDLERS: Final[dict[str, Handler]] = {}
+HANDLERS: Final[Registry[Handler]] = Registry("action")
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
@@ -27,9 +28,7 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         for name in names:
-            if name in HANDLERS:
-                raise ValueError(f"action {name!r} has a handler already")
-            HANDLERS[name] = handler
+            HANDLERS.register(name, handler)
         return handler
 
     return register
