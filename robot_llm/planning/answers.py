@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Final
 
 from robot_llm.planning.base import History
-from robot_llm.planning.refs import Ref, parse_np
+from robot_llm.planning.np_parser import parse_np
+from robot_llm.planning.refs import Ref
 from robot_llm.planning.resolve import Context, Resolver
 from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.text import strip_prefixes, tokenize

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from robot_llm.planning.lexicon import DIRECTION_WORDS, REGION_PHRASES, SIDE_PHRASES
-from robot_llm.planning.refs import NEAR_WORDS, Ref, parse_np
+from robot_llm.planning.np_parser import parse_np
+from robot_llm.planning.post_modifiers import NEAR_WORDS
+from robot_llm.planning.refs import Ref
 
 
 # -- destinations --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from robot_llm.planning.draft import PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, SIZE_ORDER, ZONE
-from robot_llm.planning.refs import parse_np
+from robot_llm.planning.np_parser import parse_np
 from robot_llm.planning.table_model import TableModel
 from robot_llm.types import Plan
 

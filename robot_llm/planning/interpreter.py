@@ -20,14 +20,10 @@ from robot_llm.planning.describe import join, which_question
 from robot_llm.planning.destinations import ON_TOP, Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import ClauseInfo, PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import CAPABILITIES
-from robot_llm.planning.refs import Ref, parse_np
-from robot_llm.planning.resolve import (
-    Ambiguous,
-    Found,
-    Resolution,
-    missing_question,
-    resolve,
-)
+from robot_llm.planning.np_parser import parse_np
+from robot_llm.planning.refs import Ref
+from robot_llm.planning.resolution import Ambiguous, Found, Resolution, missing_question
+from robot_llm.planning.resolve import resolve
 from robot_llm.planning.text import (
     soft_splits,
     split_pieces,

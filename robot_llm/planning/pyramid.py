@@ -25,7 +25,7 @@ import numpy as np
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.draft import cap, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, SIZE_ORDER, SIZE_WORDS
-from robot_llm.planning.refs import parse_np
+from robot_llm.planning.np_parser import parse_np
 from robot_llm.planning.table_model import CLEARANCE, TableModel
 from robot_llm.tabletop.geometry import height
 from robot_llm.types import Subgoal

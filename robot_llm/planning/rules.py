@@ -21,7 +21,7 @@ from robot_llm.planning.base import STOP_PLAN, History
 from robot_llm.planning.describe import join, which_question
 from robot_llm.planning.draft import PlanDraft, Problem
 from robot_llm.planning.interpreter import Interpreter
-from robot_llm.planning.refs import parse_np
+from robot_llm.planning.np_parser import parse_np
 from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.text import is_stop, tokenize
 from robot_llm.planning.verb_words import starts_action

@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.planning import actions
+from robot_llm.planning import placing
 from robot_llm.planning.describe import inventory, join
 from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import clarify, refuse
 from robot_llm.planning.lexicon import BLOCK, BOWL, CONTAINERS, TRAY, ZONE
 from robot_llm.planning.moves import remove_phrases, top_first, unique
-from robot_llm.planning.refs import Ref, parse_np
-from robot_llm.planning.resolve import Found
+from robot_llm.planning.np_parser import parse_np
+from robot_llm.planning.refs import Ref
+from robot_llm.planning.resolution import Found
 
 if TYPE_CHECKING:
     from robot_llm.planning.rules import Interpreter
@@ -149,7 +150,7 @@ def clear(it: Interpreter, verb: str, rest: list[str]) -> None:
         if target is not None:
             s.put_on(b, target)
         else:
-            actions.move_one(it, b, Dest("table"), [], None)
+            placing.move_one(it, b, Dest("table"), [], None)
     s.mention(inside)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from robot_llm.planning import actions
+from robot_llm.planning import placing
 from robot_llm.planning.clauses import take_order
 from robot_llm.planning.colors import palette_color
 from robot_llm.planning.describe import inventory
@@ -17,7 +17,8 @@ from robot_llm.planning.destinations import Dest, dest_starts, parse_dest
 from robot_llm.planning.draft import PlanDraft, clarify, refuse
 from robot_llm.planning.lexicon import BLOCK
 from robot_llm.planning.moves import ordered, remove_phrases, unique
-from robot_llm.planning.refs import Ref, parse_np
+from robot_llm.planning.np_parser import parse_np
+from robot_llm.planning.refs import Ref
 from robot_llm.planning.table_model import TableModel
 from robot_llm.planning.verb_words import find_verb
 
@@ -297,9 +298,9 @@ def build_tower(s: PlanDraft, seq: list[str], base: Dest | None, it: Interpreter
             (target,) = it.target(base)[:1]
             s.put_on(first, target)
         elif base.kind == "region":
-            actions.move_objects(it, [first], base, [], None, None, ["put"])
+            placing.move_objects(it, [first], base, [], None, None, ["put"])
         else:
-            actions.move_one(it, first, base, [], None)
+            placing.move_one(it, first, base, [], None)
         k = 1
     for i in range(k, len(seq)):
         below, b = seq[i - 1], seq[i]
