@@ -16,14 +16,8 @@ from typing import Any
 
 from robot_llm.config import ExecutorSettings, PlannerConfig, RobotConfig, StackConfig
 from robot_llm.errors import CLARIFY, FAILED, OK, REFUSED
-from robot_llm.session import (
-    Session,
-    SessionInputError,
-    describe,
-    open_session,
-    result_fields,
-    scene_objects,
-)
+from robot_llm.session import Session, SessionInputError, describe, open_session
+from robot_llm.turn import TurnResult
 
 CommandInputError = SessionInputError  # bad command-line input: one line, exit code 2
 
@@ -108,18 +102,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         result, scene, timings = session.plan(command)
     finally:
         session.close()
-    out = {
-        "command": command,
-        "source": session.source,
-        **result_fields(result),
-        "scene": scene_objects(scene),
-        "timings": timings,
-    }
+    turn = TurnResult.planned(command, session.source, result, scene, timings)
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(turn.to_dict()))
     else:
         print(describe(result))
-    return exit_code(out["status"])
+    return exit_code(turn.status)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -135,17 +123,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         command = _command_text(args, session)
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
         try:
-            out = session.turn(command)
+            turn = session.turn(command)
         finally:
             signal.signal(signal.SIGINT, previous)
     finally:
         session.close()
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(turn.to_dict()))
     else:
-        tail = f": {out['reason']}" if out.get("reason") else ""
-        print(f"{out['status']}{tail}")
-    return exit_code(out["status"])
+        tail = f": {turn.reason}" if turn.reason else ""
+        print(f"{turn.status}{tail}")
+    return exit_code(turn.status)
 
 
 def add_perception_argument(p: argparse.ArgumentParser) -> None:

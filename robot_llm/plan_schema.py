@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from robot_llm.types import DIRECTIONS, PLAN_SCHEMA_VERSION, SKILLS
+from robot_llm.skills import FIELDS, SKILL_SPECS, SKILLS, Field, SkillSpec
+from robot_llm.types import DIRECTIONS, PLAN_SCHEMA_VERSION
 
 
 def _point(n: int | tuple[int, int], what: str) -> dict[str, Any]:
@@ -23,17 +24,45 @@ def _point(n: int | tuple[int, int], what: str) -> dict[str, Any]:
 
 
 _ID: Final = {"type": "string", "description": "an object id of the scene"}
-_OBJECT: Final = {"object": {**_ID, "description": "the object the skill acts on"}}
 
 
-def _skill(name: str, fields: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:
-    return {
+def _field(f: Field) -> dict[str, Any]:
+    """The JSON Schema of one subgoal field."""
+    if f.type == "id":
+        return {**_ID, "description": f.meaning}
+    if f.type == "id_pair":
+        return {
+            "type": "array",
+            "items": _ID,
+            "minItems": 2,
+            "maxItems": 2,
+            "uniqueItems": True,
+            "description": f.meaning,
+        }
+    if f.type == "direction":
+        return {"enum": list(DIRECTIONS), "description": f.meaning}
+    if f.type == "distance":
+        return {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": f.meaning}
+    return _point(2 if f.type == "point" else (3, 4), f.meaning)
+
+
+def _skill(spec: SkillSpec) -> dict[str, Any]:
+    """The JSON Schema of a subgoal of one skill (`robot_llm.skills`)."""
+    out: dict[str, Any] = {
         "type": "object",
-        "properties": {"skill": {"const": name}, **fields},
-        "required": ["skill", *required],
+        "properties": {
+            "skill": {"const": spec.name},
+            **{k: _field(FIELDS[k]) for k in spec.fields},
+        },
+        "required": ["skill", *spec.required],
         "additionalProperties": False,
-        **extra,
     }
+    if spec.one_of:
+        out["oneOf"] = [{"required": [key]} for key in spec.one_of]
+    needs = {k: [FIELDS[k].needs] for k in spec.fields if FIELDS[k].needs is not None}
+    if needs:
+        out["dependentRequired"] = needs
+    return out
 
 
 SUBGOAL_SCHEMA: Final[dict[str, Any]] = {
@@ -41,58 +70,7 @@ SUBGOAL_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["skill"],
     "properties": {"skill": {"enum": list(SKILLS)}},
-    "oneOf": [
-        _skill("pick", dict(_OBJECT), ["object"]),
-        _skill(
-            "place",
-            {
-                **_OBJECT,
-                "on": {**_ID, "description": "put it on top of this block"},
-                "in": {**_ID, "description": "put it in this bowl, tray or zone"},
-                "at": _point(2, "put it on the table at [x, y], meters, table frame"),
-                "across": {
-                    "type": "array",
-                    "items": _ID,
-                    "minItems": 2,
-                    "maxItems": 2,
-                    "uniqueItems": True,
-                    "description": "rest it across these two blocks standing side by side",
-                },
-            },
-            ["object"],
-            oneOf=[
-                {"required": ["on"]},
-                {"required": ["in"]},
-                {"required": ["at"]},
-                {"required": ["across"]},
-            ],
-        ),
-        _skill(
-            "push",
-            {
-                **_OBJECT,
-                "to": _point(2, "push it to [x, y], meters, table frame"),
-                "direction": {"enum": list(DIRECTIONS)},
-                "distance": {
-                    "type": "number",
-                    "exclusiveMinimum": 0,
-                    "maximum": 1,
-                    "description": "meters (default 0.10)",
-                },
-            },
-            ["object"],
-            oneOf=[{"required": ["to"]}, {"required": ["direction"]}],
-        ),
-        _skill(
-            "move_to",
-            {"pose": _point((3, 4), "[x, y, z] or [x, y, z, yaw]: meters, radians")},
-            ["pose"],
-        ),
-        _skill("open_gripper", {}, []),
-        _skill("close_gripper", {}, []),
-        _skill("home", {}, []),
-        _skill("stop", {}, []),
-    ],
+    "oneOf": [_skill(spec) for spec in SKILL_SPECS],
 }
 
 PLAN_SCHEMA: Final[dict[str, Any]] = {

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from robot_llm.session import Session, scene_objects
+from robot_llm.turn import TurnResult
 
 DEFAULT_HISTORY_FILE = "~/.robot_llm_history"
 YES = ("y", "yes")
@@ -82,18 +83,18 @@ class Repl:
         with self._print_lock:
             print(json.dumps(data), file=self.out, flush=True)
 
-    def _report(self, turn: dict[str, Any]) -> None:
+    def _report(self, turn: TurnResult) -> None:
         if self.json_lines:
-            self._emit_json(turn)
+            self._emit_json(turn.to_dict())
             return
-        status = turn["status"]
+        status = turn.status
         if status in ("clarify", "refused"):
             if not self.progress:  # with progress on, the planner's answer is already out
-                self._say(turn.get("question") or f"refused: {turn['reason']}")
+                self._say(turn.question or f"refused: {turn.reason}")
         elif status == "done":
             self._say("done")
         else:
-            self._say(f"{status}: {turn.get('reason', '')}".rstrip(": "))
+            self._say(f"{status}: {turn.reason or ''}".rstrip(": "))
 
     # -- worker ---------------------------------------------------------------------------------
     def _work(self) -> None:

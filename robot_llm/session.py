@@ -3,8 +3,8 @@
 `robot-llm plan`, `robot-llm run` and `robot-llm repl` all go through `Session`: the camera is
 rendered and perceived (ids associated to the scene file's ids, never the simulator's state), the
 command is planned with the session's `History` (so "it" and answers to questions carry across
-turns), and a plan is executed by the `Executor` with replanning. Each turn gives one JSON-ready
-dict, the `--json` output of the commands.
+turns), and a plan is executed by the `Executor` with replanning. Each turn gives a `TurnResult`
+(`robot_llm.turn`), whose `to_dict()` is the `--json` output of the commands.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from robot_llm.config import ExecutorSettings, RobotConfig, StackConfig
 from robot_llm.errors import InputError
 from robot_llm.execution.budget import StepBudget
 from robot_llm.robots.base import Robot
-from robot_llm.types import CameraFrame, Scene
+from robot_llm.skills import hand_after
+from robot_llm.turn import TurnResult, TurnTimings
+from robot_llm.types import CameraFrame, Plan, PlanResult, Scene
 
 if TYPE_CHECKING:
     from robot_llm.execution import Executor
@@ -118,7 +120,7 @@ class Session:
             unseen.append(o)
         return replace(scene, objects=scene.objects + tuple(unseen))
 
-    def plan(self, command: str) -> tuple[Any, Scene, dict[str, float]]:
+    def plan(self, command: str) -> tuple[PlanResult, Scene, TurnTimings]:
         """Perceive and plan one command (a dialogue turn); nothing moves."""
         from robot_llm.planning import plan_command
 
@@ -127,7 +129,7 @@ class Session:
         t1 = time.perf_counter()
         result = plan_command(self.planner, command, scene, self.history)
         t2 = time.perf_counter()
-        return result, scene, {"perception_s": round(t1 - t0, 4), "planning_s": round(t2 - t1, 4)}
+        return result, scene, TurnTimings(round(t1 - t0, 4), round(t2 - t1, 4))
 
     # -- execution ----------------------------------------------------------------------------
     @property
@@ -186,42 +188,48 @@ class Session:
     def stopped(self) -> bool:
         return self.robot.stopped
 
-    def turn(self, command: str, execute: bool = True) -> dict[str, Any]:
+    def turn(self, command: str, execute: bool = True) -> TurnResult:
         """One command end to end: perceive, plan, and (with `execute`) run the plan.
 
-        The dict has command, status (planned, done, clarify, refused, failed, stopped,
-        cancelled: the operator did not confirm), plan,
-        question / candidates / reason where relevant, per-subgoal results, scene_after and,
-        for a task, the task's own verdict; see docs/commands.md.
+        The result has the status (planned, done, clarify, refused, failed, stopped,
+        cancelled: the operator did not confirm), the plan, question / candidates / reason
+        where relevant, per-subgoal results, the scene after and, for a task, the task's own
+        verdict; its `to_dict()` is described in docs/commands.md.
         """
         result, scene, timings = self.plan(command)
-        out: dict[str, Any] = {"command": command, "source": self.source}
-        out.update(result_fields(result))
+        turn = TurnResult.planned(command, self.source, result, scene, timings)
         if self.on_event is not None:
             self.on_event(describe(result))
-        after = scene
-        if execute and result.type == "plan":
+        if not execute:
+            return turn
+        turn = replace(turn, scene_after=scene)
+        if isinstance(result, Plan):
             if self._confirmed(result):
                 t0 = time.perf_counter()
                 run = self.executor.run(result, reference_scene=scene)
-                out["status"] = run.status
-                out["subgoals"] = run.to_dict().get("subgoals", [])
-                if run.reason:
-                    out["reason"] = run.reason
-                timings["execution_s"] = round(time.perf_counter() - t0, 3)
-                timings.update({f"executor_{k}": v for k, v in run.timings.items()})
-                self._in_hand = _left_in_hand(out["subgoals"], self._in_hand)
-                after = self._with_unseen(run.scene)  # ids from the scene file
+                execution_s = round(time.perf_counter() - t0, 3)
+                for r in run.subgoals:  # what the plan leaves in the gripper
+                    if r.success:
+                        self._in_hand = hand_after(r.subgoal.skill, r.subgoal.object, self._in_hand)
+                turn = replace(
+                    turn,
+                    status=run.status,
+                    subgoals=run.subgoals,
+                    reason=run.reason or None,
+                    scene_after=self._with_unseen(run.scene),  # ids from the scene file
+                    timings=replace(timings, execution_s=execution_s, executor=run.timings),
+                )
             else:
-                out["status"] = "cancelled"
-                out["reason"] = "the operator did not confirm the plan; nothing moved"
-        out["scene_after" if execute else "scene"] = scene_objects(after)
-        if self.task is not None and execute:
+                reason = "the operator did not confirm the plan; nothing moved"
+                turn = replace(turn, status="cancelled", reason=reason)
+        if self.task is not None:
             verdict = self.task_verdict()
-            out["task_success"] = bool(verdict["success"])
-            out["task_progress"] = float(verdict["progress"])
-        out["timings"] = timings
-        return out
+            turn = replace(
+                turn,
+                task_success=bool(verdict["success"]),
+                task_progress=float(verdict["progress"]),
+            )
+        return turn
 
     def task_verdict(self) -> Mapping[str, Any]:
         """The task's own verdict on the simulated world now (a session opened with a task)."""
@@ -238,20 +246,6 @@ class Session:
         self.robot.close()
         if self.world is not None:
             self.world.close()
-
-
-def _left_in_hand(results: Any, held: str | None) -> str | None:
-    """The object the executed subgoals leave in the gripper: the last one picked and not
-    put down since (from the executor's per-subgoal results)."""
-    for r in results:
-        subgoal = r.get("subgoal", {})
-        if not r.get("success"):
-            continue
-        if subgoal.get("skill") == "pick":
-            held = subgoal.get("object")
-        elif subgoal.get("skill") in ("place", "push", "open_gripper"):
-            held = None
-    return held
 
 
 def open_session(
@@ -354,17 +348,6 @@ def _remote_session(
     return Session(None, robot, CameraPerceiver(), reference, planner, None, address, **extra)
 
 
-def result_fields(result: Any) -> dict[str, Any]:
-    status = {"plan": "planned", "clarify": "clarify", "refuse": "refused"}[result.type]
-    out: dict[str, Any] = {"status": status, "plan": result.to_dict()}
-    if result.type == "clarify":
-        out["question"] = result.question
-        out["candidates"] = list(result.candidates)
-    if result.type == "refuse":
-        out["reason"] = result.reason
-    return out
-
-
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:
     """The scene as JSON: id, kind, color, size and position (robot_llm.execution's format)."""
     from robot_llm.execution.result import scene_summary
@@ -375,16 +358,9 @@ def scene_objects(scene: Scene) -> list[dict[str, Any]]:
 def describe(result: Any) -> str:
     """One line for a plan result: the steps, the question or the refusal."""
     if result.type == "plan":
-        steps = "; ".join(subgoal_text(s) for s in result.subgoals)
-        return f"plan ({len(result.subgoals)} steps): {steps}"
+        steps = "; ".join(s.shorthand() for s in result.subgoals)
+        n = len(result.subgoals)
+        return f"plan ({n} step{'' if n == 1 else 's'}): {steps}"
     if result.type == "clarify":
         return f"question: {result.question}"
     return f"refused: {result.reason}"
-
-
-def subgoal_text(s: Any) -> str:
-    parts = [s.skill]
-    for key, value in s.to_dict().items():
-        if key != "skill":
-            parts.append(f"{key}={value}")
-    return " ".join(parts)

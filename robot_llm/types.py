@@ -15,18 +15,9 @@ from typing import Any, Final, Generic, Literal, Protocol, TypeAlias, TypeVar
 import numpy as np
 
 from robot_llm.errors import InputError
+from robot_llm.skills import FIELDS, SKILLS, SPECS, Field, read_shorthand, shorthand
 
 KINDS: Final = ("block", "bowl", "zone", "tray")
-SKILLS: Final = (
-    "pick",
-    "place",
-    "push",
-    "move_to",
-    "open_gripper",
-    "close_gripper",
-    "home",
-    "stop",
-)
 DIRECTIONS: Final = ("left", "right", "forward", "back")
 PLAN_SCHEMA_VERSION: Final = 1
 
@@ -238,78 +229,49 @@ class Subgoal:
             return self.across
         return (self.target,) if self.target is not None else ()
 
+    def fields(self) -> dict[str, Any]:
+        """The fields that are set, by JSON key, as Python values."""
+        return {
+            k: getattr(self, f.attr) for k, f in FIELDS.items() if getattr(self, f.attr) is not None
+        }
+
+    def shorthand(self) -> str:
+        """The step in one line, e.g. `place red_block in green_bowl` (`robot_llm.skills`)."""
+        return shorthand(self.skill, self.fields())
+
+    @classmethod
+    def from_shorthand(cls, text: str, where: str = "step") -> Subgoal:
+        """A subgoal from its one-line shorthand; SchemaError says what is wrong."""
+        try:
+            skill, values = read_shorthand(text)
+        except ValueError as err:
+            raise SchemaError(f"{where}: cannot read step {text!r}: {err}") from None
+        return cls.from_dict({"skill": skill, **values}, where)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"skill": self.skill}
-        for key, value in (
-            ("object", self.object),
-            ("on", self.on),
-            ("in", self.in_),
-            ("at", list(self.at) if self.at is not None else None),
-            ("across", list(self.across) if self.across is not None else None),
-            ("to", list(self.to) if self.to is not None else None),
-            ("direction", self.direction),
-            ("distance", self.distance),
-            ("pose", list(self.pose) if self.pose is not None else None),
-        ):
+        for key, f in FIELDS.items():
+            value = getattr(self, f.attr)
             if value is not None:
-                out[key] = value
+                out[key] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "subgoal") -> Subgoal:
         if not isinstance(d, Mapping):
             raise SchemaError(f"{where}: expected an object, got {type(d).__name__}")
-        unknown = sorted(set(d) - _SUBGOAL_KEYS)
+        unknown = sorted(set(d) - {"skill", *FIELDS})
         if unknown:
             raise SchemaError(f"{where}: unknown field {unknown[0]!r}")
         if "skill" not in d:
             raise SchemaError(f"{where}: missing field 'skill'")
-
-        def point(key: str, n: tuple[int, ...]) -> tuple[float, ...] | None:
-            v = d.get(key)
-            if v is None:
-                return None
-            if not isinstance(v, list | tuple) or len(v) not in n:
-                count = " or ".join(str(k) for k in n)
-                raise SchemaError(f"{where}: field {key!r} must be a list of {count} numbers")
-            if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
-                raise SchemaError(f"{where}: field {key!r} must hold numbers")
-            out = tuple(float(x) for x in v)
-            if not all(math.isfinite(x) for x in out):
-                raise SchemaError(f"{where}: field {key!r} must hold finite numbers")
-            return out
-
-        def text(key: str) -> str | None:
-            v = d.get(key)
-            if v is not None and not isinstance(v, str):
-                raise SchemaError(f"{where}: field {key!r} must be a string")
-            return v
-
-        across = d.get("across")
-        if across is not None and (
-            not isinstance(across, list | tuple)
-            or len(across) != 2
-            or not all(isinstance(v, str) for v in across)
-        ):
-            raise SchemaError(f"{where}: field 'across' must be a list of two object ids")
-        distance = d.get("distance")
-        if distance is not None and (
-            isinstance(distance, bool) or not isinstance(distance, int | float)
-        ):
-            raise SchemaError(f"{where}: field 'distance' must be a number")
+        values = {
+            FIELDS[key].attr: _field_value(FIELDS[key], d[key], where)
+            for key in FIELDS
+            if d.get(key) is not None
+        }
         try:
-            return cls(
-                skill=str(d["skill"]),
-                object=text("object"),
-                on=text("on"),
-                in_=text("in"),
-                at=point("at", (2,)),  # type: ignore[arg-type]
-                to=point("to", (2,)),  # type: ignore[arg-type]
-                direction=text("direction"),
-                distance=float(distance) if distance is not None else None,
-                pose=point("pose", (3, 4)),
-                across=(str(across[0]), str(across[1])) if across is not None else None,
-            )
+            return cls(skill=str(d["skill"]), **values)
         except SchemaError as err:
             message = str(err)
             if message.startswith(where):
@@ -317,63 +279,62 @@ class Subgoal:
             raise SchemaError(f"{where}: {message}") from None
 
 
-_SUBGOAL_KEYS = {
-    "skill",
-    "object",
-    "on",
-    "in",
-    "at",
-    "across",
-    "to",
-    "direction",
-    "distance",
-    "pose",
-}
-_SKILL_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    # skill: (required fields, optional fields)
-    "pick": ({"object"}, set()),
-    "place": ({"object"}, {"on", "in_", "at", "across"}),
-    "push": ({"object"}, {"to", "direction", "distance"}),
-    "move_to": ({"pose"}, set()),
-    "open_gripper": (set(), set()),
-    "close_gripper": (set(), set()),
-    "home": (set(), set()),
-    "stop": (set(), set()),
-}
+def _field_value(f: Field, v: Any, where: str) -> Any:
+    """A subgoal field's JSON value as its Python value, checked against the field's type."""
+    if f.type in ("id", "direction"):
+        if not isinstance(v, str):
+            raise SchemaError(f"{where}: field {f.key!r} must be a string")
+        return v
+    if f.type == "id_pair":
+        if not isinstance(v, list | tuple) or len(v) != 2 or not all(isinstance(x, str) for x in v):
+            raise SchemaError(f"{where}: field {f.key!r} must be a list of two object ids")
+        return (str(v[0]), str(v[1]))
+    if f.type == "distance":
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise SchemaError(f"{where}: field {f.key!r} must be a number")
+        return float(v)
+    sizes = (2,) if f.type == "point" else (3, 4)
+    if not isinstance(v, list | tuple) or len(v) not in sizes:
+        count = " or ".join(str(k) for k in sizes)
+        raise SchemaError(f"{where}: field {f.key!r} must be a list of {count} numbers")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+        raise SchemaError(f"{where}: field {f.key!r} must hold numbers")
+    out = tuple(float(x) for x in v)
+    if not all(math.isfinite(x) for x in out):
+        raise SchemaError(f"{where}: field {f.key!r} must hold finite numbers")
+    return out
 
 
 def validate_subgoal(s: Subgoal) -> None:
-    """Check that a subgoal's fields fit its skill; SchemaError says which field is wrong."""
-    if s.skill not in _SKILL_FIELDS:
+    """Check that a subgoal's fields fit its skill (`robot_llm.skills`); SchemaError says which
+    field is wrong."""
+    spec = SPECS.get(s.skill)
+    if spec is None:
         raise SchemaError(f"unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}")
-    required, optional = _SKILL_FIELDS[s.skill]
-    present = {
-        name
-        for name in ("object", "on", "in_", "at", "across", "to", "direction", "distance", "pose")
-        if getattr(s, name) is not None
-    }
-    missing = required - present
+    present = [key for key, f in FIELDS.items() if getattr(s, f.attr) is not None]
+    missing = sorted(set(spec.required) - set(present))
     if missing:
-        raise SchemaError(f"skill {s.skill!r} needs field {sorted(missing)[0]!r}")
-    extra = present - required - optional
+        raise SchemaError(f"skill {s.skill!r} needs field {missing[0]!r}")
+    extra = sorted(set(present) - set(spec.fields))
     if extra:
-        name = sorted(extra)[0].rstrip("_")
-        raise SchemaError(f"skill {s.skill!r} takes no field {name!r}")
-    if s.skill == "place" and len(present & {"on", "in_", "at", "across"}) != 1:
-        raise SchemaError("skill 'place' needs exactly one of 'on', 'in', 'at', 'across'")
+        raise SchemaError(f"skill {s.skill!r} takes no field {extra[0]!r}")
+    if spec.one_of and sum(key in present for key in spec.one_of) != 1:
+        names = ", ".join(repr(key) for key in spec.one_of)
+        raise SchemaError(f"skill {s.skill!r} needs exactly one of {names}")
+    for key in present:
+        need = FIELDS[key].needs
+        if need is not None and need not in present:
+            raise SchemaError(f"skill {s.skill!r}: field {key!r} goes only with {need!r}")
     if s.across is not None:
         a, b = s.across
         if a == b or s.object in s.across:
             raise SchemaError(
                 "field 'across' must name two different blocks, neither the placed one"
             )
-    if s.skill == "push":
-        if len(present & {"to", "direction"}) != 1:
-            raise SchemaError("skill 'push' needs exactly one of 'to', 'direction'")
-        if s.direction is not None and s.direction not in DIRECTIONS:
-            raise SchemaError(f"push direction {s.direction!r} is not one of {DIRECTIONS}")
-        if s.distance is not None and not (0.0 < s.distance <= 1.0):
-            raise SchemaError(f"push distance {s.distance} must be in (0, 1] meters")
+    if s.direction is not None and s.direction not in DIRECTIONS:
+        raise SchemaError(f"push direction {s.direction!r} is not one of {DIRECTIONS}")
+    if s.distance is not None and not (0.0 < s.distance <= 1.0):
+        raise SchemaError(f"push distance {s.distance} must be in (0, 1] meters")
 
 
 @dataclass(frozen=True)

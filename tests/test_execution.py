@@ -228,7 +228,7 @@ def test_failed_skill_is_retried_and_events_follow(sim: Sim) -> None:
     assert failed.reason == "flaky failure 1" and not failed.final
     (r,) = result.subgoals
     assert r.success and r.attempts == 2 and r.skill == "open_gripper"
-    assert result.timings["periods"] >= 6
+    assert result.timings.periods >= 6
 
 
 def test_retries_run_out_and_the_run_fails_with_the_reason(sim: Sim, tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_plan_runs_with_camera_perception_and_verified_effects(sim: Sim, tmp_pat
     finished = result.events[-1]
     assert isinstance(finished, PlanFinished) and finished.status == "done"
     assert finished.succeeded == 4 and finished.failed == 0
-    assert result.timings["perception"] > 0 and result.timings["periods"] > 100
+    assert result.timings.perception > 0 and result.timings.periods > 100
 
 
 def test_missed_grasp_is_retried_with_fresh_perception(sim: Sim) -> None:

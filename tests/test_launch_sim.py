@@ -53,7 +53,7 @@ def test_launch_sim_runs_a_confirmed_command_and_holds_the_arm_on_the_way_out() 
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    assert "plan (2 steps): pick object=red_block; place object=red_block in=green_bowl" in out
+    assert "plan (2 steps): pick red_block; place red_block in green_bowl" in out
     assert "run this plan on the robot? [y/N] y" in out
     assert "place red_block in green_bowl: ok" in out
     # The operator quit: the hold command ran before the bridge stopped, and it stopped cleanly.

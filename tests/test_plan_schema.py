@@ -34,7 +34,6 @@ GOOD = [
     plan({"skill": "place", "object": "a", "at": [0.5, -0.1]}),
     plan({"skill": "place", "object": "a", "across": ["b", "c"]}),
     plan({"skill": "push", "object": "a", "to": [0.5, 0.1]}),
-    plan({"skill": "push", "object": "a", "to": [0.5, 0.1], "distance": 0.2}),
     plan({"skill": "push", "object": "a", "direction": "back"}),
     plan({"skill": "move_to", "pose": [0.4, 0.0, 0.3]}),
     plan({"skill": "move_to", "pose": [0.4, 0.0, 0.3, 1.0]}),
@@ -70,6 +69,8 @@ BAD = [
     plan({"skill": "push", "object": "a"}),
     plan({"skill": "push", "object": "a", "to": [0.5, 0.1], "direction": "left"}),
     plan({"skill": "push", "object": "a", "direction": "up"}),
+    # a distance means something only along a direction; with `to` it would be ignored
+    plan({"skill": "push", "object": "a", "to": [0.5, 0.1], "distance": 0.2}),
     plan({"skill": "push", "object": "a", "direction": "left", "distance": 2}),
     plan({"skill": "push", "object": "a", "direction": "left", "distance": 0}),
     plan({"skill": "push", "object": "a", "direction": "left", "distance": "far"}),

@@ -112,7 +112,10 @@ def test_gate_checks_every_backend_plan() -> None:
     cases: dict[str, Plan] = {
         "outside the workspace": Plan((Subgoal("place", object="green_block", at=(0.9, 0.0)),)),
         "no object 'purple_block'": Plan((Subgoal("pick", object="purple_block"),)),
-        "only blocks can be picked": Plan((Subgoal("pick", object="green_bowl"),)),
+        "'pick' acts on blocks only, not a bowl": Plan((Subgoal("pick", object="green_bowl"),)),
+        "'push' acts on blocks, bowls and trays only, not a zone": Plan(
+            (Subgoal("push", object="yellow_zone", direction="left"),)
+        ),
         "longer than the limit": Plan(
             (Subgoal("push", object="green_block", direction="left", distance=0.5),)
         ),

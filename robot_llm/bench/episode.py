@@ -15,10 +15,13 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot_llm.config import RobotConfig, StackConfig
 from robot_llm.execution.budget import StepBudget
+
+if TYPE_CHECKING:
+    from robot_llm.turn import TurnResult
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -102,28 +105,26 @@ def run_episode(
     return row
 
 
-def _play(session: Any, chain: bool, video_dir: str | None) -> list[dict[str, Any]]:
-    """Give the task's instructions to the session; each turn's output plus the task's verdict."""
-    turns: list[dict[str, Any]] = []
+def _play(session: Any, chain: bool, video_dir: str | None) -> list[TurnResult]:
+    """Give the task's instructions to the session; each turn's result."""
+    turns: list[TurnResult] = []
     task = session.task
     while True:
         if video_dir is not None:
             session.executor.video = Path(video_dir) / f"turn-{len(turns)}.mp4"
-        out = session.turn(task.instruction)
+        turns.append(session.turn(task.instruction))
         verdict = session.task_verdict()
-        out["verdict"] = {k: _plain(v) for k, v in verdict.items()}
-        turns.append(out)
         done = bool(verdict.get("subtask_done", verdict["success"]))
         if not chain or not done or not task.advance(verdict) or session.stopped:
             return turns
 
 
 def _summarize(
-    turns: list[dict[str, Any]], verdict: Mapping[str, Any], budget: StepBudget | None, chain: bool
+    turns: list[TurnResult], verdict: Mapping[str, Any], budget: StepBudget | None, chain: bool
 ) -> dict[str, Any]:
     last = turns[-1]
     success = bool(verdict["success"])
-    status = "done" if success else str(last["status"])
+    status = "done" if success else str(last.status)
     if budget is not None and budget.exhausted and not success:
         status = "truncated"
     reason = None
@@ -131,23 +132,25 @@ def _summarize(
         if status == "truncated":
             reason = f"step limit of {budget.limit if budget else 0} control periods reached"
         else:
-            reason = last.get("reason") or last.get("question")
+            reason = last.reason or last.question
             if not reason:
                 reason = f"task not achieved (progress {float(verdict['progress']):.2f})"
     timings = {"perception_s": 0.0, "planner_s": 0.0, "executor_s": 0.0}
     steps = 0
     sim_s = 0.0
     for t in turns:
-        tm = t.get("timings", {})
-        timings["perception_s"] += tm.get("perception_s", 0.0) + tm.get("executor_perception", 0.0)
-        timings["planner_s"] += tm.get("planning_s", 0.0)
-        timings["executor_s"] += tm.get("execution_s", 0.0) - tm.get("executor_perception", 0.0)
-        steps += int(tm.get("executor_periods", 0))
-        sim_s += float(tm.get("executor_sim_seconds", 0.0))
-    attempts = [s.get("attempts", 1) for t in turns for s in t.get("subgoals", [])]
+        tm, run = t.timings, t.timings.executor
+        run_perception = run.perception if run is not None else 0.0
+        timings["perception_s"] += tm.perception_s + run_perception
+        timings["planner_s"] += tm.planning_s
+        timings["executor_s"] += (tm.execution_s or 0.0) - run_perception
+        if run is not None:
+            steps += run.periods
+            sim_s += run.sim_seconds
+    attempts = [s.attempts for t in turns for s in t.subgoals or ()]
     row: dict[str, Any] = {
-        "instruction": turns[0]["command"],
-        "plan": [t["plan"] for t in turns] if chain else last["plan"],
+        "instruction": turns[0].command,
+        "plan": [t.plan.to_dict() for t in turns] if chain else last.plan.to_dict(),
         "status": status,
         "success": success,
         "progress": round(float(verdict["progress"]), 4),
@@ -161,11 +164,11 @@ def _summarize(
     if chain:
         from robot_llm.envs.tasks.chain import N_SUBTASKS
 
-        row["instructions"] = [t["command"] for t in turns]
+        row["instructions"] = [t.command for t in turns]
         row["chain"] = {
             "completed": int(verdict["completed_in_a_row"]),
             "length": N_SUBTASKS,
-            "statuses": [t["status"] for t in turns],
+            "statuses": [t.status for t in turns],
         }
     return row
 
@@ -183,7 +186,3 @@ def _error(row: dict[str, Any], err: BaseException, t0: float) -> dict[str, Any]
         timings={"wall_s": round(time.perf_counter() - t0, 4)},
     )
     return row
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

@@ -5,20 +5,18 @@ robot, one control period each), lets the scene settle, perceives it again, and 
 subgoal's effect with the task predicates (see `verify`). A failed subgoal is retried with fresh
 perception; a scene that no longer matches the plan (an object it needs is gone, an achieved
 subgoal was undone) leads to a replan, or without a replanner to a local repair. `stop()` may be
-called from any thread. Policy details: docs/execution.md.
+called from any thread. The loop that drives a skill is `skill_loop`, the looks (view pose,
+perception, the scene against the plan) are `looking`. Policy details: docs/execution.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from robot_llm.execution.events import (
     Event,
@@ -33,6 +31,7 @@ from robot_llm.execution.events import (
     SubgoalSucceeded,
     describe,
 )
+from robot_llm.execution.looking import DEFAULT_VIEW_POSE, mismatch, move_to_view, timed_perceive
 from robot_llm.execution.recorder import VideoRecorder
 from robot_llm.execution.result import ExecutionResult, Status, SubgoalResult
 from robot_llm.execution.run_state import (
@@ -41,30 +40,15 @@ from robot_llm.execution.run_state import (
     RunFailed,
     StopRequested,
     record_fact,
-    relation_text,
     repair_plan,
 )
+from robot_llm.execution.skill_loop import SkillLoop
 from robot_llm.execution.tracking import AssociateFn, PerceiveFn, Perceiver, SceneTracker
-from robot_llm.execution.verify import (
-    VERIFIED_SKILLS,
-    Verdict,
-    missing_objects,
-    moved_by,
-    referenced_ids,
-    relation_holds,
-    verify,
-)
-from robot_llm.policies.base import (
-    Command,
-    EECommand,
-    HoldCommand,
-    JointCommand,
-    Observation,
-    Skill,
-    SkillResult,
-)
+from robot_llm.execution.verify import CHECKS, Verdict, verify
+from robot_llm.policies.base import Skill
 from robot_llm.policies.scripted import scripted_skills
 from robot_llm.robots.base import Robot, RobotError
+from robot_llm.skills import MOVING_SKILLS
 from robot_llm.types import (
     Clarify,
     Plan,
@@ -81,14 +65,6 @@ EventCallback = Callable[[Event], None]
 DEFAULT_SETTLE_PERIODS = 6  # control periods to hold before perceiving, so objects come to rest
 DEFAULT_SKILL_TIMEOUT = 60.0  # seconds of robot time one skill run may take
 DEFAULT_MAX_REPLANS = 3  # replans and repairs per run
-# Where the hand waits while the camera looks: near the robot base, below the main camera, so
-# the arm hides nothing on the table; yaw 0 turns the wrist back to neutral, so that the next
-# skill starts from a home-like posture (table frame: x, y, z meters, yaw radians).
-DEFAULT_VIEW_POSE = (0.15, 0.0, 0.37, 0.0)
-VIEW_TOLERANCE = 0.02  # meters
-VIEW_YAW_TOLERANCE = 0.05  # radians
-# Skills that move objects; after them the hand goes to the viewing pose before perceiving.
-MANIPULATION_SKILLS = ("pick", "place", "push")
 
 
 class Executor:
@@ -132,8 +108,15 @@ class Executor:
             raise ValueError(f"video_every must be >= 1, got {video_every}")
         self.robot = robot
         self.tracker = SceneTracker(robot, perceive, associate, camera)
-        self.skills: Mapping[str, Callable[[], Skill]] = (
-            skills if skills is not None else scripted_skills(robot)
+        self._stop = threading.Event()
+        # The skills, their timeout and the settle periods live in the loop that drives them.
+        self.loop = SkillLoop(
+            robot,
+            self.tracker,
+            self._stop,
+            skills if skills is not None else scripted_skills(robot),
+            skill_timeout,
+            settle_periods,
         )
         self.max_retries = max_retries
         self.replan = replan
@@ -145,13 +128,10 @@ class Executor:
         else:
             self._callbacks = list(on_event)
         self.camera = camera
-        self.settle_periods = settle_periods
-        self.skill_timeout = skill_timeout
         self.max_replans = max_replans
         self.view_pose = view_pose
         self.video = Path(video) if video is not None else None
         self.video_every = video_every
-        self._stop = threading.Event()
         self._run_count = 0
 
     # -- public ---------------------------------------------------------------------------------
@@ -192,8 +172,8 @@ class Executor:
         try:
             if self.robot.stopped:
                 raise StopRequested("the robot is stopped; resume it before running a plan")
-            clear = self._move_to_view(run)
-            self._timed_perceive(run, reference_scene, clear_view=clear)
+            clear = move_to_view(self.loop, run, self.view_pose)
+            timed_perceive(self.loop, run, reference_scene, clear_view=clear)
             self._run_plan(run)
         except StopRequested as stop:
             status, reason = "stopped", stop.reason
@@ -216,7 +196,7 @@ class Executor:
         while True:
             # Before every subgoal, and once more after the last, the scene must still fit.
             subgoals = run.plan.subgoals
-            problem, undone = self._mismatch(run, subgoals[i:])
+            problem, undone = mismatch(self.loop, run, subgoals[i:])
             if problem:
                 self._recover(run, problem, undone, i)
                 i = 0
@@ -235,47 +215,6 @@ class Executor:
             record_fact(run, i, subgoals[i])
             i += 1
         run.index = None
-
-    def _mismatch(self, run: Run, remaining: Sequence[Subgoal]) -> tuple[str, list[Fact]]:
-        """Why the scene no longer fits the rest of the plan ("" when it does). Only a clear
-        view counts: with the arm in the picture, objects may be hidden."""
-        if not self.tracker.view_clear:
-            return "", []
-        missing = self._missing(remaining)
-        if missing:
-            # One look can miss an object (a glint, a bad threshold): look again before acting.
-            self._timed_perceive(run)
-            missing = self._missing(remaining)
-        scene = self.tracker.scene
-        if missing:
-            i, oid = missing[0]
-            where = describe(remaining[i].to_dict())
-            return f"{oid} is not in the scene (needed by {where})", []
-        planned = moved_by(remaining)
-        undone = [
-            f
-            for f in run.facts
-            if not (set(referenced_ids(f.subgoal)) & planned)
-            and not relation_holds(f.subgoal, scene)
-        ]
-        # A repair starts with an empty hand: while the next subgoal places a held object, the
-        # check waits until that place is done.
-        nxt = remaining[0] if remaining else None
-        busy = nxt is not None and nxt.skill == "place" and self.tracker.holds(nxt.object)
-        if undone and not busy:
-            what = ", ".join(relation_text(f.subgoal) for f in undone)
-            return f"undone: {what}", undone
-        return "", []
-
-    def _missing(self, remaining: Sequence[Subgoal]) -> list[tuple[int, str]]:
-        scene = self.tracker.scene
-        held = [
-            oid
-            for s in remaining
-            for oid in referenced_ids(s)
-            if oid not in scene.ids and self.tracker.holds(oid)
-        ]
-        return missing_objects(remaining, scene, held)
 
     def _recover(self, run: Run, problem: str, undone: list[Fact], index: int) -> None:
         if run.replans >= self.max_replans:
@@ -328,6 +267,15 @@ class Executor:
         repick = False
         attempts = 0
         as_dict = subgoal.to_dict()
+
+        def record(success: bool, attempt: int, reason: str) -> SubgoalResult:
+            duration = time.monotonic() - t_start
+            result = SubgoalResult(
+                index, subgoal, success, attempt, reason, duration, run.plan_no, index < run.repairs
+            )
+            run.results.append(result)
+            return result
+
         for attempt in range(1, self.max_retries + 2):
             attempts = attempt
             # A place needs its object in the hand: when it is not (a failed place dropped it,
@@ -344,32 +292,10 @@ class Executor:
             try:
                 verdict = self._attempt(run, subgoal, first_scene, repick)
             except StopRequested as stop:
-                duration = time.monotonic() - t_start
-                run.results.append(
-                    SubgoalResult(
-                        index,
-                        subgoal,
-                        False,
-                        attempt,
-                        stop.reason,
-                        duration,
-                        run.plan_no,
-                        index < run.repairs,
-                    )
-                )
+                record(False, attempt, stop.reason)
                 raise
             if verdict.ok:
-                result = SubgoalResult(
-                    index,
-                    subgoal,
-                    True,
-                    attempt,
-                    "",
-                    time.monotonic() - t_start,
-                    run.plan_no,
-                    index < run.repairs,
-                )
-                run.results.append(result)
+                result = record(True, attempt, "")
                 self._emit(
                     run,
                     SubgoalSucceeded(
@@ -390,18 +316,7 @@ class Executor:
                     self._t(run), index, as_dict, attempt, reason, final, plan=run.plan_no
                 ),
             )
-        result = SubgoalResult(
-            index,
-            subgoal,
-            False,
-            attempts,
-            reason,
-            time.monotonic() - t_start,
-            run.plan_no,
-            index < run.repairs,
-        )
-        run.results.append(result)
-        return result
+        return record(False, attempts, reason)
 
     def _attempt(self, run: Run, subgoal: Subgoal, first_scene: Scene, repick: bool) -> Verdict:
         """One try: [pick first when re-picking] the skill, settle, perceive, verify."""
@@ -417,116 +332,27 @@ class Executor:
     def _step(self, run: Run, subgoal: Subgoal, before: Scene, caption: str = "") -> Verdict:
         """Run one skill on the robot, then perceive and verify its effect."""
         run.caption = caption or describe(subgoal.to_dict())
-        outcome = self._drive(run, subgoal)
+        outcome = self.loop.drive(run, subgoal)
         clear = subgoal.skill == "home"
-        if subgoal.skill in MANIPULATION_SKILLS:
+        if subgoal.skill in MOVING_SKILLS:  # the hand goes to the viewing pose first
             self.tracker.expect_at_hand(subgoal.object)
-            clear = self._move_to_view(run)
-        self._settle(run)
-        self._timed_perceive(run, clear_view=clear)
-        if subgoal.skill not in VERIFIED_SKILLS:
+            clear = move_to_view(self.loop, run, self.view_pose)
+        self.loop.settle(run)
+        timed_perceive(self.loop, run, clear_view=clear)
+        if subgoal.skill not in CHECKS:
             return Verdict(outcome.success, outcome.reason)
         t0 = time.monotonic()
         verdict = verify(
             subgoal, before, self.tracker.scene, self.robot.state(), self.tracker.known
         )
-        run.timings["verification"] += time.monotonic() - t0
+        run.timings.verification += time.monotonic() - t0
         if verdict.ok:
             return verdict
         if not outcome.success and outcome.reason:
             return Verdict(False, f"{outcome.reason} ({verdict.reason})")
         return verdict
 
-    def _drive(self, run: Run, subgoal: Subgoal) -> SkillResult:
-        """Stream a skill's commands to the robot until it returns, checking for stop each
-        control period."""
-        factory = self.skills.get(subgoal.skill)
-        if factory is None:
-            return SkillResult(False, f"no skill named {subgoal.skill!r}")
-        skill = factory()
-        max_periods = max(1, int(self.skill_timeout * self.robot.info.control_hz))
-        t0 = time.monotonic()
-        upcoming = run.plan.subgoals[run.index + 1 :] if run.index is not None else ()
-        gen = skill.run(subgoal, self._observation(upcoming))
-        try:
-            command = next(gen)
-            for _ in range(max_periods):
-                self._apply(run, command)
-                command = gen.send(self._observation(upcoming))
-            return SkillResult(False, f"timed out after {self.skill_timeout:.0f} s")
-        except StopIteration as done:
-            value = done.value
-            if isinstance(value, SkillResult):
-                return value
-            return SkillResult(False, f"skill {subgoal.skill!r} returned {value!r}, no result")
-        finally:
-            gen.close()
-            run.timings["skills"] += time.monotonic() - t0
-
-    def _apply(self, run: Run, command: Command) -> None:
-        self._check_stop()
-        if isinstance(command, EECommand):
-            applied = self.robot.command_ee(
-                np.asarray(command.position, dtype=float),
-                float(command.yaw),
-                float(command.gripper),
-            )
-        elif isinstance(command, JointCommand):
-            applied = self.robot.command_joints(
-                np.asarray(command.positions, dtype=float), float(command.gripper)
-            )
-        elif isinstance(command, HoldCommand):
-            applied = self.robot.hold()
-        else:
-            raise TypeError(f"a skill yielded {command!r}, not a robot command")
-        run.timings["periods"] += 1
-        if run.recorder is not None:
-            t0 = time.monotonic()
-            run.recorder.tick(run.caption)
-            run.timings["video"] += time.monotonic() - t0
-        self._check_stop()
-        if applied.mode in ("holding", "estopped", "fault"):
-            raise StopRequested(f"the robot reports mode {applied.mode!r}")
-
-    def _move_to_view(self, run: Run) -> bool:
-        """Take the hand to the viewing pose, out of the camera's way (keeping any grip).
-        True when the view is clear: the pose was reached, or there is no viewing pose."""
-        if self.view_pose is None:
-            return True
-        pose = tuple(float(v) for v in self.view_pose)
-        ee = np.asarray(self.robot.state().ee_position)
-        _, yaw = self.robot.ee_target()
-        near = float(np.linalg.norm(ee - np.asarray(pose[:3]))) <= VIEW_TOLERANCE
-        turned = (
-            len(pose) > 3 and abs(math.remainder(yaw - pose[3], 2 * math.pi)) > VIEW_YAW_TOLERANCE
-        )
-        if near and not turned:
-            return True
-        return self._drive(run, Subgoal("move_to", pose=pose)).success
-
-    def _settle(self, run: Run) -> None:
-        for _ in range(self.settle_periods):
-            self._apply(run, HoldCommand())
-
-    def _check_stop(self) -> None:
-        if self._stop.is_set():
-            raise StopRequested("stop requested")
-
-    def _observation(self, upcoming: tuple[Subgoal, ...] = ()) -> Observation:
-        state, scene = self.robot.state(), self.tracker.scene
-        return Observation(state, scene, target=self.robot.ee_target(), upcoming=upcoming)
-
-    # -- perception, events, bookkeeping --------------------------------------------------------
-    def _timed_perceive(
-        self, run: Run, reference: Scene | None = None, clear_view: bool = True
-    ) -> Scene:
-        self._check_stop()
-        t0 = time.monotonic()
-        scene = self.tracker.perceive(reference, clear_view)
-        run.timings["perception"] += time.monotonic() - t0
-        self._check_stop()
-        return scene
-
+    # -- events, bookkeeping --------------------------------------------------------------------
     def _t(self, run: Run) -> float:
         return round(time.monotonic() - run.t0, 4)
 
@@ -552,8 +378,8 @@ class Executor:
         return path
 
     def _finish(self, run: Run, status: Status, reason: str) -> ExecutionResult:
-        run.timings["total"] = time.monotonic() - run.t0
-        run.timings["sim_seconds"] = run.timings["periods"] / self.robot.info.control_hz
+        run.timings.total = time.monotonic() - run.t0
+        run.timings.sim_seconds = run.timings.periods / self.robot.info.control_hz
         succeeded = sum(r.success for r in run.results)
         try:
             self._emit(
@@ -562,7 +388,7 @@ class Executor:
                     self._t(run),
                     status,
                     reason,
-                    round(run.timings["total"], 4),
+                    round(run.timings.total, 4),
                     succeeded,
                     len(run.results) - succeeded,
                 ),
@@ -579,7 +405,7 @@ class Executor:
             tuple(run.results),
             self.tracker.scene,
             tuple(run.events),
-            dict(run.timings),
+            run.timings,
             run.plan,
             run.log_path,
             video_path,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,21 +47,36 @@ class SubgoalResult:
         }
 
 
+@dataclass
+class RunTimings:
+    """Where a run's time went: wall seconds spent in perception, in skills (commanding the
+    robot), in verification, in video capture and in total, plus `periods` (control periods
+    commanded) and `sim_seconds` (periods / control rate). The executor adds up as it runs."""
+
+    perception: float = 0.0
+    skills: float = 0.0
+    verification: float = 0.0
+    video: float = 0.0
+    periods: int = 0
+    total: float = 0.0
+    sim_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        """Every field by name, in this order, as floats (`periods` too), unrounded."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
 @dataclass(frozen=True)
 class ExecutionResult:
-    """The outcome of `Executor.run`: status, per-subgoal results, final scene, events, timings.
-
-    `timings` holds wall seconds spent in total, in perception, in skills (commanding the robot),
-    in verification and in video capture, plus `periods` (control periods commanded) and
-    `sim_seconds` (periods / control rate).
-    """
+    """The outcome of `Executor.run`: status, per-subgoal results, final scene, events, timings
+    (`RunTimings`)."""
 
     status: Status
     reason: str
     subgoals: tuple[SubgoalResult, ...]
     scene: Scene
     events: tuple[Event, ...]
-    timings: dict[str, float]
+    timings: RunTimings
     plan: Plan  # the plan that was running at the end (the last replan, if any)
     log_path: Path | None = None
     video_path: Path | None = None
@@ -80,7 +95,7 @@ class ExecutionResult:
             "replans": self.replans,
             "plan": self.plan.to_dict(),
             "scene_after": scene_summary(self.scene),
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "timings": {k: round(v, 4) for k, v in self.timings.to_dict().items()},
         }
         if self.log_path is not None:
             out["log"] = str(self.log_path)

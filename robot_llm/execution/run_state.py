@@ -15,7 +15,7 @@ from robot_llm.execution.events import (
     EventLog,
 )
 from robot_llm.execution.recorder import VideoRecorder
-from robot_llm.execution.result import SubgoalResult
+from robot_llm.execution.result import RunTimings, SubgoalResult
 from robot_llm.execution.verify import (
     referenced_ids,
 )
@@ -65,15 +65,7 @@ class Run:
     caption: str = ""
     index: int | None = None
     repairs: int = 0  # the first `repairs` subgoals of the current plan restore undone ones
-    timings: dict[str, float] = field(
-        default_factory=lambda: {
-            "perception": 0.0,
-            "skills": 0.0,
-            "verification": 0.0,
-            "video": 0.0,
-            "periods": 0.0,
-        }
-    )
+    timings: RunTimings = field(default_factory=RunTimings)
 
 
 def record_fact(run: Run, index: int, subgoal: Subgoal) -> None:

@@ -8,11 +8,13 @@ of "in the bowl" or "on the block". Perception reports upright objects (a yaw, n
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+
+from robot_llm.skills import MOVING_SKILLS
 
 # What push directions and the default push distance mean, as the push skill defines them.
 from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
@@ -43,8 +45,6 @@ PUSH_TOLERANCE: Final = 0.03
 PUSH_PROGRESS: Final = 0.5
 # move_to succeeds with the end effector this close to the pose, meters.
 MOVE_TOLERANCE: Final = 0.01
-# Skills whose effect is checked from the scene; the others are judged by their SkillResult.
-VERIFIED_SKILLS: Final = ("pick", "place", "push", "move_to")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,31 @@ def is_held(
 
 
 # -- subgoal effects ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Evidence:
+    """What a check sees: the scenes perceived before and after a subgoal, the robot's
+    proprioception after it, and the last place each object was seen."""
+
+    before: Scene
+    after: Scene
+    state: RobotState
+    last_known: Mapping[str, SceneObject]
+
+
+Check = Callable[[Subgoal, Evidence], Verdict]
+CHECKS: dict[str, Check] = {}
+
+
+def checks(skill: str) -> Callable[[Check], Check]:
+    """Register the function that checks a skill's effect from the camera."""
+
+    def register(check: Check) -> Check:
+        CHECKS[skill] = check
+        return check
+
+    return register
+
+
 def verify(
     subgoal: Subgoal,
     before: Scene,
@@ -121,34 +146,29 @@ def verify(
     last_known: Mapping[str, SceneObject] | None = None,
 ) -> Verdict:
     """Whether `subgoal` took effect, judged from the scenes perceived before and after it
-    and the robot's proprioception after it. Skills outside VERIFIED_SKILLS always pass."""
-    skill = subgoal.skill
-    if skill == "pick":
-        return _verify_pick(subgoal, before, after, state, last_known)
-    if skill == "place":
-        return _verify_place(subgoal, after, state)
-    if skill == "push":
-        return _verify_push(subgoal, before, after)
-    if skill == "move_to":
-        assert subgoal.pose is not None
-        goal = np.asarray(subgoal.pose[:3], dtype=float)
-        d = float(np.linalg.norm(np.asarray(state.ee_position) - goal))
-        if d <= MOVE_TOLERANCE:
-            return OK
-        return Verdict(False, f"the end effector stopped {d:.3f} m from the pose")
-    return OK
+    and the robot's proprioception after it. Skills without a check (`CHECKS`) always pass."""
+    check = CHECKS.get(subgoal.skill)
+    if check is None:
+        return OK
+    return check(subgoal, Evidence(before, after, state, last_known or {}))
 
 
-def _verify_pick(
-    subgoal: Subgoal,
-    before: Scene,
-    after: Scene,
-    state: RobotState,
-    last_known: Mapping[str, SceneObject] | None,
-) -> Verdict:
+@checks("move_to")
+def _verify_move_to(subgoal: Subgoal, e: Evidence) -> Verdict:
+    assert subgoal.pose is not None
+    goal = np.asarray(subgoal.pose[:3], dtype=float)
+    d = float(np.linalg.norm(np.asarray(e.state.ee_position) - goal))
+    if d <= MOVE_TOLERANCE:
+        return OK
+    return Verdict(False, f"the end effector stopped {d:.3f} m from the pose")
+
+
+@checks("pick")
+def _verify_pick(subgoal: Subgoal, e: Evidence) -> Verdict:
+    before, after, state = e.before, e.after, e.state
     oid = subgoal.object
     assert oid is not None
-    start = _find(before, oid) or (last_known or {}).get(oid)
+    start = _find(before, oid) or e.last_known.get(oid)
     if start is None:
         return Verdict(False, f"{oid} was not in the scene")
     now = _find(after, oid)
@@ -169,7 +189,9 @@ def _verify_pick(
     return OK
 
 
-def _verify_place(subgoal: Subgoal, after: Scene, state: RobotState) -> Verdict:
+@checks("place")
+def _verify_place(subgoal: Subgoal, e: Evidence) -> Verdict:
+    after = e.after
     oid = subgoal.object
     assert oid is not None
     obj = _find(after, oid)
@@ -230,7 +252,9 @@ def push_goal(subgoal: Subgoal, start: SceneObject) -> tuple[float, float]:
     return (start.position[0] + ux * dist, start.position[1] + uy * dist)
 
 
-def _verify_push(subgoal: Subgoal, before: Scene, after: Scene) -> Verdict:
+@checks("push")
+def _verify_push(subgoal: Subgoal, e: Evidence) -> Verdict:
+    before, after = e.before, e.after
     oid = subgoal.object
     assert oid is not None
     start, now = _find(before, oid), _find(after, oid)
@@ -288,6 +312,6 @@ def moved_by(subgoals: Iterable[Subgoal]) -> set[str]:
     """Ids that some of these subgoals will move or disturb on purpose."""
     out: set[str] = set()
     for s in subgoals:
-        if s.skill in ("pick", "push", "place") and s.object is not None:
+        if s.skill in MOVING_SKILLS and s.object is not None:
             out.add(s.object)
     return out

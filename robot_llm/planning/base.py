@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from robot_llm.errors import InputError
 from robot_llm.registry import Registry
+from robot_llm.skills import hand_after
 from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, Subgoal
 
 
@@ -84,10 +85,7 @@ def held_after(result: PlanResult, held: str | None = None) -> str | None:
     """The block in the gripper after a plan runs, starting from `held`."""
     if isinstance(result, Plan):
         for s in result.subgoals:
-            if s.skill == "pick":
-                held = s.object
-            elif s.skill in ("place", "open_gripper"):
-                held = None
+            held = hand_after(s.skill, s.object, held)
     return held
 
 
@@ -223,7 +221,7 @@ def execution_feedback(results: Sequence[Any]) -> tuple[str, ...]:
         if not isinstance(r, Mapping):
             continue
         try:
-            step = describe_step(Subgoal.from_dict(r.get("subgoal", {})))
+            step = Subgoal.from_dict(r.get("subgoal", {})).shorthand()
         except ValueError:
             step = str(r.get("skill", "?"))
         if r.get("success"):
@@ -233,19 +231,6 @@ def execution_feedback(results: Sequence[Any]) -> tuple[str, ...]:
             why = str(r.get("reason") or "no reason given")
             lines.append(f"FAILED after {tries} attempt{'s' if tries != 1 else ''}: {step} ({why})")
     return tuple(lines)
-
-
-def describe_step(s: Subgoal) -> str:
-    """A subgoal in words, e.g. `place red_block in green_bowl`."""
-    parts = [s.skill] + ([s.object] if s.object else [])
-    for key in ("on", "in_", "at", "across", "to", "direction", "distance", "pose"):
-        value = getattr(s, key)
-        if value is None:
-            continue
-        if isinstance(value, tuple):
-            value = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        parts.append(f"{key.rstrip('_')} {value}")
-    return " ".join(str(p) for p in parts)
 
 
 def refuse(reason: str, command: str = "", planner: str = "") -> Refuse:

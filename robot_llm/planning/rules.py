@@ -4,6 +4,11 @@ It splits a command into clauses, reads each clause's action, object and destina
 them in a symbolic model of the perceived scene, and plans the subgoals step by step, so later
 clauses see the table the earlier ones leave. It asks (Clarify) when a phrase fits several
 objects or none, and refuses (Refuse) what it cannot or must not do.
+
+`plan` runs the stages in order (docs/architecture.md has the table of modules): normalize
+(`text.tokenize`), answer an open question (`answers`), then per clause split, parse, ground and
+plan (`Interpreter` over `PlanDraft`); `plan_command` in `base.py` passes the result through the
+safety gate.
 """
 
 from __future__ import annotations

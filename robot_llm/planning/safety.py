@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from robot_llm.errors import InputError, read_user_file
+from robot_llm.skills import FIELDS, SKILLS, SPECS
 from robot_llm.tabletop.directions import DEFAULT_PUSH_DISTANCE, DIRECTION_VECTORS
 from robot_llm.tabletop.scene import WORKSPACE
-from robot_llm.types import DIRECTIONS, SKILLS, Clarify, Plan, PlanResult, Refuse, Scene
+from robot_llm.types import Clarify, Plan, PlanResult, Refuse, Scene, SceneObject, Subgoal
 
 DEFAULT_POLICY: Final = "safety_policy.yaml"
 _RULE_KEYS: Final = frozenset({"id", "reason", "keywords", "patterns"})
@@ -314,60 +315,99 @@ class SafetyGate:
 
     def plan_problem(self, plan: Plan, scene: Scene) -> str | None:
         """Why a plan breaks the policy or names things that are not there, or None."""
-        lim = self.policy.limits
         objs = {o.id: o for o in scene.objects}
         # where each object is as the plan goes on, for push end points
         pos = {o.id: (float(o.position[0]), float(o.position[1])) for o in scene.objects}
         for i, s in enumerate(plan.subgoals):
-            where = f"step {i + 1} ({s.skill})"
-            if s.skill not in SKILLS:
-                return f"{where}: unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}"
-            for oid in (s.object, s.on, s.in_, *(s.across or ())):
-                if oid is not None and oid not in objs:
-                    return f"{where}: there is no object {oid!r} in the scene"
-            kind = objs[s.object].kind if s.object is not None else ""
-            if s.skill in ("pick", "place") and kind != "block":
-                return f"{where}: only blocks can be picked and placed, not a {kind}"
-            for name, point in (("at", s.at), ("to", s.to)):
-                if point is not None:
-                    x, y = point
-                    if not (math.isfinite(x) and math.isfinite(y)) or not lim.inside(x, y):
-                        return (
-                            f"{where}: {name} [{x:.3f}, {y:.3f}] is outside the workspace "
-                            f"({lim.workspace_text()})"
-                        )
-            if s.pose is not None:
-                x, y, z = s.pose[:3]
-                if not lim.inside(x, y) or not lim.z[0] <= z <= lim.z[1]:
-                    return (
-                        f"{where}: pose {[round(v, 3) for v in s.pose[:3]]} is outside the "
-                        f"workspace ({lim.workspace_text()}, z {lim.z[0]:.2f} to {lim.z[1]:.2f} m)"
-                    )
-            if s.skill == "push":
-                if s.direction is not None and s.direction not in DIRECTIONS:
-                    return f"{where}: unknown direction {s.direction!r}"
-                d = s.distance if s.distance is not None else DEFAULT_PUSH_DISTANCE
-                if d > lim.max_push_distance + 1e-9:
-                    return (
-                        f"{where}: a push of {d:.2f} m is longer than the limit of "
-                        f"{lim.max_push_distance:.2f} m (safety limit 'max_push_distance')"
-                    )
-                if s.direction is not None and s.object in objs:
-                    ox, oy = pos[s.object]
-                    ux, uy = DIRECTION_VECTORS[s.direction]
-                    ex, ey = ox + ux * d, oy + uy * d
-                    if not lim.inside(ex, ey):
-                        return (
-                            f"{where}: pushing {s.object} {s.direction} by {d:.2f} m would take "
-                            f"it outside the workspace ({lim.workspace_text()})"
-                        )
-                    pos[s.object] = (ex, ey)
-                elif s.to is not None and s.object is not None:
-                    pos[s.object] = s.to
-            elif s.skill == "place" and s.object is not None:
-                target = s.on or s.in_ or (s.across[0] if s.across else None)
-                pos[s.object] = s.at if s.at is not None else pos.get(target or "", pos[s.object])
+            problem = self._step_problem(s, objs, pos)
+            if problem:
+                return f"step {i + 1} ({s.skill}): {problem}"
+            _track(s, pos)
         return None
+
+    def _step_problem(
+        self, s: Subgoal, objs: Mapping[str, SceneObject], pos: Mapping[str, tuple[float, float]]
+    ) -> str | None:
+        """Why one step breaks the policy, given where the objects are when it starts."""
+        spec = SPECS.get(s.skill)
+        if spec is None:
+            return f"unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}"
+        for key in spec.fields:
+            f = FIELDS[key]
+            value = getattr(s, f.attr)
+            if value is None or f.type not in ("id", "id_pair"):
+                continue
+            for oid in (value,) if f.type == "id" else value:
+                if oid not in objs:
+                    return f"there is no object {oid!r} in the scene"
+        # the object must be of a kind the skill handles; a target is judged by its own kind
+        # (`on` a zone works like `in` it: docs/plan-schema.md), so only the object is checked
+        kind = objs[s.object].kind if s.object is not None else ""
+        if spec.object_kinds and s.object is not None and kind not in spec.object_kinds:
+            return f"'{s.skill}' acts on {_nouns(spec.object_kinds)} only, not a {kind}"
+        return self._motion_problem(s, pos)
+
+    def _motion_problem(self, s: Subgoal, pos: Mapping[str, tuple[float, float]]) -> str | None:
+        """Why a step's points, pose or push leave the workspace or break a limit."""
+        lim = self.policy.limits
+        for name, point in (("at", s.at), ("to", s.to)):
+            if point is not None:
+                x, y = point
+                if not (math.isfinite(x) and math.isfinite(y)) or not lim.inside(x, y):
+                    return (
+                        f"{name} [{x:.3f}, {y:.3f}] is outside the workspace "
+                        f"({lim.workspace_text()})"
+                    )
+        if s.pose is not None:
+            x, y, z = s.pose[:3]
+            if not lim.inside(x, y) or not lim.z[0] <= z <= lim.z[1]:
+                return (
+                    f"pose {[round(v, 3) for v in s.pose[:3]]} is outside the "
+                    f"workspace ({lim.workspace_text()}, z {lim.z[0]:.2f} to {lim.z[1]:.2f} m)"
+                )
+        if s.direction is not None and s.object is not None:
+            d = s.distance if s.distance is not None else DEFAULT_PUSH_DISTANCE
+            if d > lim.max_push_distance + 1e-9:
+                return (
+                    f"a push of {d:.2f} m is longer than the limit of "
+                    f"{lim.max_push_distance:.2f} m (safety limit 'max_push_distance')"
+                )
+            if not lim.inside(*_pushed_to(s, pos)):
+                return (
+                    f"pushing {s.object} {s.direction} by {d:.2f} m would take "
+                    f"it outside the workspace ({lim.workspace_text()})"
+                )
+        return None
+
+
+def _nouns(kinds: Sequence[str]) -> str:
+    """("block", "bowl", "tray") as "blocks, bowls and trays"."""
+    plural = [f"{k}s" for k in kinds]
+    return plural[0] if len(plural) == 1 else f"{', '.join(plural[:-1])} and {plural[-1]}"
+
+
+def _pushed_to(s: Subgoal, pos: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    """Where a push along a direction leaves its object."""
+    assert s.object is not None and s.direction is not None
+    d = s.distance if s.distance is not None else DEFAULT_PUSH_DISTANCE
+    ox, oy = pos[s.object]
+    ux, uy = DIRECTION_VECTORS[s.direction]
+    return ox + ux * d, oy + uy * d
+
+
+def _track(s: Subgoal, pos: dict[str, tuple[float, float]]) -> None:
+    """Move the object of a step that moves one to where the step leaves it."""
+    spec = SPECS[s.skill]
+    if not spec.moves_object or s.object is None or s.object not in pos:
+        return
+    point = s.to if s.to is not None else s.at
+    if s.direction is not None:
+        pos[s.object] = _pushed_to(s, pos)
+    elif point is not None:
+        pos[s.object] = point
+    elif s.target is not None or s.across:
+        target = s.target or (s.across[0] if s.across else "")
+        pos[s.object] = pos.get(target, pos[s.object])
 
 
 def policy_summary(policy: SafetyPolicy) -> Sequence[str]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from robot_llm.errors import InputError
+from robot_llm.skills import FIELDS, read_shorthand, shorthand
 from robot_llm.tabletop.geometry import height, rest_height
 from robot_llm.tabletop.predicates import REGIONS
 from robot_llm.tabletop.scene import load_yaml
@@ -141,24 +142,8 @@ class StepPattern:
         return True
 
     def __str__(self) -> str:
-        parts = [self.skill]
-        if self.object:
-            parts.append(self.object)
-        for key, v in (("on", self.on), ("in", self.in_)):
-            if v:
-                parts += [key, v]
-        if self.across:
-            parts += ["across", *self.across]
-        for key, p in (("at", self.at), ("to", self.to)):
-            if p is not None:
-                parts += [key, p if isinstance(p, str) else f"{p[0]:g} {p[1]:g}"]
-        if self.direction:
-            parts.append(self.direction)
-        if self.distance is not None:
-            parts.append(f"{self.distance:g}")
-        if self.pose is not None:
-            parts += [f"{v:g}" for v in self.pose]
-        return " ".join(parts)
+        values = {k: getattr(self, f.attr) for k, f in FIELDS.items()}
+        return shorthand(self.skill, {k: v for k, v in values.items() if v is not None})
 
 
 def _point_ok(want: tuple[float, float] | str | None, got: tuple[float, float] | None) -> bool:
@@ -175,54 +160,13 @@ def _point_ok(want: tuple[float, float] | str | None, got: tuple[float, float] |
     return math.hypot(want[0] - got[0], want[1] - got[1]) <= POSITION_TOLERANCE
 
 
-def describe_subgoal(s: Subgoal) -> str:
-    """The shorthand of a subgoal (what a suite file would say)."""
-    p = StepPattern(
-        s.skill, s.object, s.on, s.in_, s.at, s.to, s.direction, s.distance, s.pose, s.across
-    )
-    return str(p)
-
-
 def parse_step(text: str, where: str = "step") -> StepPattern:
-    """Parse the subgoal shorthand (module docstring)."""
-    w = text.replace('"', "").split()
-    if not w:
-        raise SuiteError(f"{where}: empty step")
-    skill = w[0]
+    """Parse the subgoal shorthand (module docstring; `robot_llm.skills.read_shorthand`)."""
     try:
-        if skill in ("home", "stop", "open_gripper", "close_gripper") and len(w) == 1:
-            return StepPattern(skill)
-        if skill == "pick" and len(w) == 2:
-            return StepPattern("pick", w[1])
-        if skill == "place" and len(w) >= 4:
-            obj, rel = w[1], w[2]
-            if rel == "on" and len(w) == 4:
-                return StepPattern("place", obj, on=w[3])
-            if rel == "in" and len(w) == 4:
-                return StepPattern("place", obj, in_=w[3])
-            if rel == "at":
-                return StepPattern("place", obj, at=_point(w[3:]))
-            if rel == "across" and len(w) == 5:
-                return StepPattern("place", obj, across=(w[3], w[4]))
-        if skill == "push" and len(w) >= 3:
-            obj = w[1]
-            if w[2] == "to":
-                return StepPattern("push", obj, to=_point(w[3:]))
-            dist = float(w[3]) if len(w) == 4 else None
-            return StepPattern("push", obj, direction=w[2], distance=dist)
-        if skill == "move_to" and len(w) in (4, 5):
-            return StepPattern("move_to", pose=tuple(float(v) for v in w[1:]))
-    except (ValueError, IndexError):
-        pass
-    raise SuiteError(f"{where}: cannot read step {text!r}")
-
-
-def _point(words: Sequence[str]) -> tuple[float, float] | str:
-    if len(words) == 1 and (words[0] == "*" or words[0].startswith("region:")):
-        return words[0]
-    if len(words) == 2:
-        return (float(words[0]), float(words[1]))
-    raise ValueError(words)
+        skill, values = read_shorthand(text, patterns=True)
+        return StepPattern(skill, **{FIELDS[k].attr: v for k, v in values.items()})  # type: ignore[arg-type]
+    except ValueError as err:
+        raise SuiteError(f"{where}: cannot read step {text!r}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -260,7 +204,7 @@ class Expect:
 def describe_result(r: PlanResult) -> str:
     if isinstance(r, Plan):
         return (
-            "plan: " + "; ".join(describe_subgoal(s) for s in r.subgoals)
+            "plan: " + "; ".join(s.shorthand() for s in r.subgoals)
             if r.subgoals
             else ("plan: (empty)")
         )

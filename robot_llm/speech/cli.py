@@ -133,25 +133,20 @@ def _listen(args: argparse.Namespace) -> int:
 
 def _turn(session: Any, command: str, run: bool) -> tuple[dict[str, Any], str]:
     """Plan (or run) one command in the session: its JSON fields and the line to print."""
-    from robot_llm.session import describe, result_fields, scene_objects
+    from robot_llm.session import describe
+    from robot_llm.turn import TurnResult
 
     if not run:
         result, scene, timings = session.plan(command)
-        out = {
-            "command": command,
-            "source": session.source,
-            **result_fields(result),
-            "scene": scene_objects(scene),
-            "timings": timings,
-        }
-        return out, describe(result)
+        planned = TurnResult.planned(command, session.source, result, scene, timings)
+        return planned.to_dict(), describe(result)
     previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
     try:
-        out = dict(session.turn(command))
+        turn: TurnResult = session.turn(command)
     finally:
         signal.signal(signal.SIGINT, previous)
-    tail = f": {out['reason']}" if out.get("reason") else ""
-    return out, f"{out['status']}{tail}"
+    tail = f": {turn.reason}" if turn.reason else ""
+    return turn.to_dict(), f"{turn.status}{tail}"
 
 
 def _progress(message: str) -> None:

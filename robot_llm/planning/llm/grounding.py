@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from robot_llm.errors import RobotLLMError
+from robot_llm.skills import FIELDS, SKILL_SPECS, Field
 from robot_llm.types import (
     DIRECTIONS,
     Clarify,
@@ -57,37 +58,36 @@ def _step(skill: str, **fields: Any) -> dict[str, Any]:
 
 
 def subgoal_variants(scene: Scene) -> list[dict[str, Any]]:
-    """One schema per subgoal shape (skill and argument fields), ids narrowed to the scene."""
-    blocks = _ids(scene, ["block"])
-    holders = _ids(scene, CONTAINERS)
-    pushable = [o.id for o in scene if o.kind != "zone"]
+    """One schema per subgoal shape (skill and argument fields, `robot_llm.skills`), ids
+    narrowed to the scene's objects of the kinds each field may name. A shape that needs more
+    distinct objects of a kind than the scene has is left out."""
     out: list[dict[str, Any]] = []
-    if blocks:
-        block = {"enum": blocks}
-        out.append(_step("pick", object=block))
-        if len(blocks) > 1:
-            out.append(_step("place", object=block, on=block))
-        if holders:
-            out.append(_step("place", object=block, **{"in": {"enum": holders}}))
-        out.append(_step("place", object=block, at=_point(2)))
-        if len(blocks) > 2:
-            pair = {"type": "array", "items": block, "minItems": 2, "maxItems": 2}
-            out.append(_step("place", object=block, across=pair))
-    if pushable:
-        thing = {"enum": pushable}
-        out.append(_step("push", object=thing, direction={"enum": list(DIRECTIONS)}))
-        out.append(
-            _step(
-                "push",
-                object=thing,
-                direction={"enum": list(DIRECTIONS)},
-                distance={"type": "number"},
-            )
-        )
-        out.append(_step("push", object=thing, to=_point(2)))
-    out.append(_step("move_to", pose=_point(3, 4)))
-    out += [_step(s) for s in ("open_gripper", "close_gripper", "home", "stop")]
+    for spec in SKILL_SPECS:
+        for shape in spec.shapes():
+            fields: dict[str, Any] = {}
+            wanted: dict[tuple[str, ...], int] = {}
+            for key in shape:
+                f = FIELDS[key]
+                if f.type in ("id", "id_pair"):
+                    kinds = spec.kinds_of(key)
+                    wanted[kinds] = wanted.get(kinds, 0) + (2 if f.type == "id_pair" else 1)
+                fields[key] = _field_schema(f, _ids(scene, spec.kinds_of(key)))
+            if all(len(_ids(scene, kinds)) >= n for kinds, n in wanted.items()):
+                out.append(_step(spec.name, **fields))
     return out
+
+
+def _field_schema(f: Field, ids: list[str]) -> dict[str, Any]:
+    """A subgoal field's schema for constrained decoding, ids limited to `ids`."""
+    if f.type == "id":
+        return {"enum": ids}
+    if f.type == "id_pair":
+        return {"type": "array", "items": {"enum": ids}, "minItems": 2, "maxItems": 2}
+    if f.type == "direction":
+        return {"enum": list(DIRECTIONS)}
+    if f.type == "distance":
+        return {"type": "number"}
+    return _point(2) if f.type == "point" else _point(3, 4)
 
 
 def answer_schema(scene: Scene, max_steps: int = MAX_STEPS) -> dict[str, Any]:
