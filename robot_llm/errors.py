@@ -27,6 +27,10 @@ class InputError(RobotLLMError, ValueError):
     """Input that cannot be used; the message is one line that says what and where."""
 
 
+class SchemaError(InputError):
+    """A plan, scene or frame does not match its schema; the message says where."""
+
+
 class Fault(RobotLLMError, RuntimeError):
     """A failure that is not the user's input: hardware, a model, a connection."""
 

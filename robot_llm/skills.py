@@ -3,21 +3,26 @@
 A `SkillSpec` says which subgoal fields a skill takes (required, exactly one of, optional), which
 kinds of object it acts on, what it leaves in the hand and whether it moves an object. Every
 layer reads this table instead of keeping its own list of skill names: the plan parser
-(`types.validate_subgoal`), the JSON Schema (`plan_schema`), the safety gate, the language-model
-grounding (`planning/llm/grounding.py`), the dialogue history, the executor and the planner
-suite's step shorthand. What a skill does to the arm is its policy (`policies/`); how its effect
-is checked from the camera is `execution/verify.py`.
+(`validate_subgoal`, run by every `Subgoal`), the JSON Schema (`plan_schema`), the safety gate,
+the language-model grounding (`planning/llm/grounding.py`), the dialogue history, the executor
+and the planner suite's step shorthand. What a skill does to the arm is its policy
+(`policies/`); how its effect is checked from the camera is `execution/verify.py`.
 
-This module imports nothing of the project, so `types` can read it.
+It also reads and writes the one-line step shorthand. It imports only `robot_llm.errors`, so
+`types` can read it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
+from robot_llm.errors import SchemaError
+
+DIRECTIONS: Final = ("left", "right", "forward", "back")  # in the table frame: +y, -y, +x, -x
 FieldType = Literal["id", "id_pair", "point", "pose", "direction", "distance"]
 Hand = Literal["takes", "empties", "keeps"]
 
@@ -142,6 +147,64 @@ def hand_after(skill: str, obj: str | None, held: str | None) -> str | None:
     if spec is None or spec.hand == "keeps":
         return held
     return obj if spec.hand == "takes" else None
+
+
+# -- checks ----------------------------------------------------------------------------------------
+def field_value(f: Field, v: Any, where: str) -> Any:
+    """A subgoal field's JSON value as its Python value, checked against the field's type."""
+    if f.type in ("id", "direction"):
+        if not isinstance(v, str):
+            raise SchemaError(f"{where}: field {f.key!r} must be a string")
+        return v
+    if f.type == "id_pair":
+        if not isinstance(v, list | tuple) or len(v) != 2 or not all(isinstance(x, str) for x in v):
+            raise SchemaError(f"{where}: field {f.key!r} must be a list of two object ids")
+        return (str(v[0]), str(v[1]))
+    if f.type == "distance":
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise SchemaError(f"{where}: field {f.key!r} must be a number")
+        return float(v)
+    sizes = (2,) if f.type == "point" else (3, 4)
+    if not isinstance(v, list | tuple) or len(v) not in sizes:
+        count = " or ".join(str(k) for k in sizes)
+        raise SchemaError(f"{where}: field {f.key!r} must be a list of {count} numbers")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+        raise SchemaError(f"{where}: field {f.key!r} must hold numbers")
+    out = tuple(float(x) for x in v)
+    if not all(math.isfinite(x) for x in out):
+        raise SchemaError(f"{where}: field {f.key!r} must hold finite numbers")
+    return out
+
+
+def validate_subgoal(s: Any) -> None:
+    """Check that a subgoal's fields fit its skill; SchemaError says which field is wrong."""
+    spec = SPECS.get(s.skill)
+    if spec is None:
+        raise SchemaError(f"unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}")
+    present = [key for key, f in FIELDS.items() if getattr(s, f.attr) is not None]
+    missing = sorted(set(spec.required) - set(present))
+    if missing:
+        raise SchemaError(f"skill {s.skill!r} needs field {missing[0]!r}")
+    extra = sorted(set(present) - set(spec.fields))
+    if extra:
+        raise SchemaError(f"skill {s.skill!r} takes no field {extra[0]!r}")
+    if spec.one_of and sum(key in present for key in spec.one_of) != 1:
+        names = ", ".join(repr(key) for key in spec.one_of)
+        raise SchemaError(f"skill {s.skill!r} needs exactly one of {names}")
+    for key in present:
+        need = FIELDS[key].needs
+        if need is not None and need not in present:
+            raise SchemaError(f"skill {s.skill!r}: field {key!r} goes only with {need!r}")
+    if s.across is not None:
+        a, b = s.across
+        if a == b or s.object in s.across:
+            raise SchemaError(
+                "field 'across' must name two different blocks, neither the placed one"
+            )
+    if s.direction is not None and s.direction not in DIRECTIONS:
+        raise SchemaError(f"push direction {s.direction!r} is not one of {DIRECTIONS}")
+    if s.distance is not None and not (0.0 < s.distance <= 1.0):
+        raise SchemaError(f"push distance {s.distance} must be in (0, 1] meters")
 
 
 # -- the step shorthand ---------------------------------------------------------------------------

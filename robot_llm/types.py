@@ -7,23 +7,25 @@ Every layer imports this module; it imports none of them. Each type has a JSON r
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 
-from robot_llm.errors import InputError
-from robot_llm.skills import FIELDS, SKILLS, SPECS, Field, read_shorthand, shorthand
+from robot_llm.errors import SchemaError
+from robot_llm.skills import (
+    DIRECTIONS,
+    FIELDS,
+    SKILLS,
+    field_value,
+    read_shorthand,
+    shorthand,
+    validate_subgoal,
+)
 
 KINDS: Final = ("block", "bowl", "zone", "tray")
-DIRECTIONS: Final = ("left", "right", "forward", "back")
 PLAN_SCHEMA_VERSION: Final = 1
-
-
-class SchemaError(InputError):
-    """A plan, scene or frame does not match its schema; the message says where."""
 
 
 # -- arrays ---------------------------------------------------------------------------------------
@@ -266,7 +268,7 @@ class Subgoal:
         if "skill" not in d:
             raise SchemaError(f"{where}: missing field 'skill'")
         values = {
-            FIELDS[key].attr: _field_value(FIELDS[key], d[key], where)
+            FIELDS[key].attr: field_value(FIELDS[key], d[key], where)
             for key in FIELDS
             if d.get(key) is not None
         }
@@ -277,64 +279,6 @@ class Subgoal:
             if message.startswith(where):
                 raise
             raise SchemaError(f"{where}: {message}") from None
-
-
-def _field_value(f: Field, v: Any, where: str) -> Any:
-    """A subgoal field's JSON value as its Python value, checked against the field's type."""
-    if f.type in ("id", "direction"):
-        if not isinstance(v, str):
-            raise SchemaError(f"{where}: field {f.key!r} must be a string")
-        return v
-    if f.type == "id_pair":
-        if not isinstance(v, list | tuple) or len(v) != 2 or not all(isinstance(x, str) for x in v):
-            raise SchemaError(f"{where}: field {f.key!r} must be a list of two object ids")
-        return (str(v[0]), str(v[1]))
-    if f.type == "distance":
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise SchemaError(f"{where}: field {f.key!r} must be a number")
-        return float(v)
-    sizes = (2,) if f.type == "point" else (3, 4)
-    if not isinstance(v, list | tuple) or len(v) not in sizes:
-        count = " or ".join(str(k) for k in sizes)
-        raise SchemaError(f"{where}: field {f.key!r} must be a list of {count} numbers")
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
-        raise SchemaError(f"{where}: field {f.key!r} must hold numbers")
-    out = tuple(float(x) for x in v)
-    if not all(math.isfinite(x) for x in out):
-        raise SchemaError(f"{where}: field {f.key!r} must hold finite numbers")
-    return out
-
-
-def validate_subgoal(s: Subgoal) -> None:
-    """Check that a subgoal's fields fit its skill (`robot_llm.skills`); SchemaError says which
-    field is wrong."""
-    spec = SPECS.get(s.skill)
-    if spec is None:
-        raise SchemaError(f"unknown skill {s.skill!r}; skills are {', '.join(SKILLS)}")
-    present = [key for key, f in FIELDS.items() if getattr(s, f.attr) is not None]
-    missing = sorted(set(spec.required) - set(present))
-    if missing:
-        raise SchemaError(f"skill {s.skill!r} needs field {missing[0]!r}")
-    extra = sorted(set(present) - set(spec.fields))
-    if extra:
-        raise SchemaError(f"skill {s.skill!r} takes no field {extra[0]!r}")
-    if spec.one_of and sum(key in present for key in spec.one_of) != 1:
-        names = ", ".join(repr(key) for key in spec.one_of)
-        raise SchemaError(f"skill {s.skill!r} needs exactly one of {names}")
-    for key in present:
-        need = FIELDS[key].needs
-        if need is not None and need not in present:
-            raise SchemaError(f"skill {s.skill!r}: field {key!r} goes only with {need!r}")
-    if s.across is not None:
-        a, b = s.across
-        if a == b or s.object in s.across:
-            raise SchemaError(
-                "field 'across' must name two different blocks, neither the placed one"
-            )
-    if s.direction is not None and s.direction not in DIRECTIONS:
-        raise SchemaError(f"push direction {s.direction!r} is not one of {DIRECTIONS}")
-    if s.distance is not None and not (0.0 < s.distance <= 1.0):
-        raise SchemaError(f"push distance {s.distance} must be in (0, 1] meters")
 
 
 @dataclass(frozen=True)
