@@ -52,6 +52,8 @@ def test_every_field_is_a_subgoal_attribute_and_every_skill_has_a_policy() -> No
     for spec in SKILL_SPECS:
         assert set(spec.fields) <= set(FIELDS), spec.name
         assert not set(spec.required) & set(spec.one_of + spec.optional), spec.name
+        # an empty list would offer no ids to constrained decoding: name every kind handled
+        assert bool(spec.object_kinds) == ("object" in spec.fields), spec.name
     assert tuple(SCRIPTED) == SKILLS
     assert set(CHECKS) <= set(SKILLS)
     # an object the skill moves is checked from the camera afterwards
