@@ -376,8 +376,24 @@ def _spoken_lines(args: argparse.Namespace, session: Session, repl: Repl) -> Ite
         raise CommandInputError(str(err)) from None
     repl._say("listening: speak a command (a stop word halts the arm at once)")
     return microphone_lines(
-        recognizer, scene=lambda: session.reference, say=repl._say, frames=frames
+        recognizer,
+        scene=lambda: session.reference,
+        say=repl._say,
+        frames=frames,
+        understood=lambda: _understood(session),
     )
+
+
+def _understood(session: Session) -> Callable[[str], bool] | None:
+    """Whether the rule planner (fast, deterministic: the reference of what a command means)
+    grounds a spoken command in the scene the session knows."""
+    from robot_llm.planning import get_planner
+    from robot_llm.speech import understood_by
+
+    scene = session.reference
+    if scene is None:
+        return None
+    return understood_by(get_planner("rule"), scene, session.history)
 
 
 def _then_wait(read: Callable[[str], str], listener: threading.Thread) -> Callable[[str], str]:
@@ -419,8 +435,9 @@ def add_repl_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="play a WAV or FLAC file as spoken input, in real time (instead of the microphone)",
     )
-    p.add_argument("--asr", default="pocketsphinx", help="speech recognizer (default pocketsphinx)")
-    p.add_argument("--asr-model", metavar="PATH", help="local speech model folder (whisper)")
+    from robot_llm.speech.cli import add_asr_arguments
+
+    add_asr_arguments(p)
     p.add_argument(
         "--history-file",
         default=os.environ.get("ROBOT_LLM_HISTORY", DEFAULT_HISTORY_FILE),

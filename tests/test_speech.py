@@ -3,6 +3,9 @@
 No mocks: commands are spoken by espeak-ng at test time, written as WAV/FLAC files at several
 sample rates and run through the recognizer, the listen decision and the planner. Tests that
 speak skip when espeak-ng is missing (`make venv` installs it where apt-get is available).
+The recognizer tests here are pocketsphinx's (named with `--asr pocketsphinx` on the command
+line); the command line and the REPL end to end use the default, `whisper`, whose own tests are
+in tests/test_speech_whisper.py; `whisper-transformers` is checked with a tiny random model.
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ def test_every_suite_command_said_without_punctuation_gives_the_typed_answer(
 
 
 def test_unknown_recognizer_lists_the_known_ones() -> None:
-    assert {"pocketsphinx", "whisper"} <= set(recognizer_names())
+    assert {"pocketsphinx", "whisper", "whisper-transformers"} <= set(recognizer_names())
     with pytest.raises(SpeechInputError, match=r"known: .*pocketsphinx"):
         get_recognizer("dragon")
 
@@ -342,16 +345,19 @@ def run_cli(argv: list[str]) -> tuple[int, dict]:
 
 
 @needs_espeak
-def test_listen_plans_on_a_scene_and_runs_a_stop(tmp_path: Path, said: Callable) -> None:
+@pytest.mark.parametrize("asr", ["pocketsphinx", "whisper"])
+def test_listen_plans_on_a_scene_and_runs_a_stop(tmp_path: Path, said: Callable, asr: str) -> None:
     path = write_audio(tmp_path / "cmd.wav", said("put the red block in the green bowl"), 22050)
-    code, out = run_cli(["listen", "--audio", str(path), "--scene", str(SCENE_FILE), "--json"])
+    argv = ["listen", "--audio", str(path), "--scene", str(SCENE_FILE), "--json", "--asr", asr]
+    code, out = run_cli(argv)
     assert code == 0, out
     assert out["status"] == "planned" and out["transcript"] == "put the red block in the green bowl"
-    assert 0.5 <= out["asr_confidence"] <= 1.0
+    assert 0.5 <= out["asr_confidence"] <= 1.0 and out["asr_backend"] == asr
     steps = out["plan"]["subgoals"]
     assert steps[-1] == {"skill": "place", "object": "red_block", "in": "green_bowl"}
     stop = write_audio(tmp_path / "stop.flac", said("stop"), 16000)
-    code, out = run_cli(["--audio", str(stop), "--scene", str(SCENE_FILE), "--run", "--json"])
+    argv = ["--audio", str(stop), "--scene", str(SCENE_FILE), "--run", "--json", "--asr", asr]
+    code, out = run_cli(argv)
     assert out["heard"] == "stop" and out["plan"]["subgoals"] == [{"skill": "stop"}]
 
 
@@ -368,9 +374,15 @@ def test_silence_file_exits_with_no_speech(tmp_path: Path) -> None:
         ("missing.wav", [], "no such audio file"),
         ("notes.wav", [], "not a WAV or FLAC"),
         ("x.wav", ["--asr", "whisper", "--asr-model", "/nonexistent/whisper"], "no such model"),
-        ("x.wav", ["--asr", "whisper"], "needs --asr-model"),
+        ("x.wav", ["--asr-model", "/nonexistent/whisper"], "no such model"),  # the default
+        ("x.wav", ["--asr", "whisper-transformers", "--asr-model", "/nonexistent/w"], "no such"),
+        ("x.wav", ["--asr", "whisper-transformers"], "needs --asr-model"),
         ("x.wav", ["--asr", "dragon"], "unknown speech recognizer"),
-        ("x.wav", ["--asr-model", "/nonexistent/hmm"], "not a pocketsphinx acoustic model"),
+        (
+            "x.wav",
+            ["--asr", "pocketsphinx", "--asr-model", "/nonexistent/hmm"],
+            "not a pocketsphinx acoustic model",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -383,7 +395,7 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
 
 
-# -- whisper through transformers, with a tiny random model built here --------------------------
+# -- whisper-transformers, with a tiny random model built here -------------------------------------
 def _byte_alphabet() -> list[str]:
     """The 256 printable stand-ins byte-level BPE uses for bytes (printable bytes stand for
     themselves, the others are shifted past 255)."""
@@ -442,24 +454,23 @@ def tiny_whisper(folder: Path) -> Path:
 
 @pytest.mark.slow  # importing transformers and torch takes 10-20 s here
 @needs_espeak
-def test_whisper_backend_runs_a_local_model_through_the_pipeline(
+def test_whisper_transformers_backend_runs_a_local_model_through_the_pipeline(
     tmp_path: Path, said: Callable
 ) -> None:
     """A random model hears nonsense; what is checked is the plumbing, offline."""
     folder = tiny_whisper(tmp_path / "whisper-tiny-random")
-    recognizer = get_recognizer("whisper", model=str(folder), max_new_tokens=6)
+    recognizer = get_recognizer("whisper-transformers", model=str(folder), max_new_tokens=6)
     transcript = recognizer.transcribe(said("go home"))
-    assert transcript.backend == "whisper" and transcript.speech
+    assert transcript.backend == "whisper-transformers" and transcript.speech
     assert 0.0 <= transcript.confidence <= 1.0 and transcript.decode_s > 0
     assert transcript.text == transcript.text.lower()
     quiet = recognizer.transcribe(np.zeros(16000, np.float32))
     assert not quiet.speech and quiet.empty  # silence never reaches the model
     path = write_audio(tmp_path / "go.wav", said("go home"), 16000)
-    code, out = run_cli(
-        ["--audio", str(path), "--asr", "whisper", "--asr-model", str(folder), "--json"]
-    )
-    assert code in (0, 2, 3), out
-    assert out["asr_backend"] == "whisper"
+    argv = ["--audio", str(path), "--asr", "whisper-transformers", "--asr-model", str(folder)]
+    code, out = run_cli([*argv, "--json"])
+    assert code in (0, 2, 5), out
+    assert out["asr_backend"] == "whisper-transformers"
     assert out["heard"] in ("command", "repeat", "no_speech", "stop")
 
 
@@ -467,7 +478,8 @@ def test_whisper_backend_runs_a_local_model_through_the_pipeline(
 @needs_espeak
 def test_repl_runs_a_command_spoken_into_it(tmp_path: Path, said: Callable) -> None:
     """`robot-llm repl --speech-file`: the file is played in real time through the live path
-    (endpointer, both passes); the spoken command runs like a typed one."""
+    (endpointer, pocketsphinx's live stop pass, then the default recognizer, whisper, on the
+    whole utterance); the spoken command runs like a typed one."""
     import subprocess
     import sys
 

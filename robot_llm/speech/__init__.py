@@ -1,12 +1,14 @@
 """Spoken commands: audio in, a transcript and the planner's command text out, offline.
 
     from robot_llm.speech import get_recognizer, interpret, load_audio
-    recognizer = get_recognizer("pocketsphinx")      # or "whisper", model=PATH
+    recognizer = get_recognizer("whisper")           # or "pocketsphinx"
     recognizer.set_scene(scene)                      # bias toward what is on the table
     heard = interpret(recognizer.transcribe(load_audio("command.wav")))
     heard.status, heard.command                      # "command", "put the red block in ..."
 
-Backends register by name (`register_recognizer`); `pocketsphinx` is the default. `interpret`
+Backends register by name (`register_recognizer`); `whisper` (faster-whisper with the shipped
+tiny.en model) is the default, `pocketsphinx` the smallest and fastest, `whisper-transformers`
+runs a user's own transformers Whisper folder. `interpret`
 puts stop words first, and answers "no_speech" for silence or noise and "repeat" for a
 transcript it is not sure of. `microphone_lines` (the `mic` extra) yields commands spoken at
 the microphone. See docs/speech.md.
@@ -16,6 +18,7 @@ from typing import Any
 
 from robot_llm.speech.audio import load_audio, resample
 from robot_llm.speech.base import (
+    DEFAULT_RECOGNIZER,
     SAMPLE_RATE,
     Recognizer,
     SpeechError,
@@ -26,7 +29,7 @@ from robot_llm.speech.base import (
     recognizer_names,
     register_recognizer,
 )
-from robot_llm.speech.listen import MIN_CONFIDENCE, Heard, heard_stop, interpret
+from robot_llm.speech.listen import MIN_CONFIDENCE, Heard, heard_stop, interpret, understood_by
 from robot_llm.speech.mic import microphone_lines, microphone_reader, utterances
 
 # The recognizers load on first use: the bias model needs the planner's tables, and Whisper
@@ -34,6 +37,7 @@ from robot_llm.speech.mic import microphone_lines, microphone_reader, utterances
 _LAZY = {
     "PocketsphinxRecognizer": "robot_llm.speech.sphinx",
     "WhisperRecognizer": "robot_llm.speech.whisper",
+    "TransformersWhisperRecognizer": "robot_llm.speech.whisper_transformers",
 }
 
 
@@ -57,10 +61,16 @@ def _whisper(**options: Any) -> Recognizer:
     return WhisperRecognizer(**options)
 
 
-register_recognizer("pocketsphinx", _pocketsphinx, replace_existing=True)
-register_recognizer("whisper", _whisper, replace_existing=True)
+def _whisper_transformers(**options: Any) -> Recognizer:
+    from robot_llm.speech.whisper_transformers import TransformersWhisperRecognizer
 
-DEFAULT_RECOGNIZER = "pocketsphinx"
+    return TransformersWhisperRecognizer(**options)
+
+
+register_recognizer("whisper", _whisper, replace_existing=True)
+register_recognizer("pocketsphinx", _pocketsphinx, replace_existing=True)
+register_recognizer("whisper-transformers", _whisper_transformers, replace_existing=True)
+
 
 __all__ = [
     "DEFAULT_RECOGNIZER",
@@ -72,6 +82,7 @@ __all__ = [
     "SpeechError",
     "SpeechInputError",
     "Transcript",
+    "TransformersWhisperRecognizer",
     "WhisperRecognizer",
     "Word",
     "get_recognizer",
@@ -83,5 +94,6 @@ __all__ = [
     "recognizer_names",
     "register_recognizer",
     "resample",
+    "understood_by",
     "utterances",
 ]

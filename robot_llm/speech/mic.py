@@ -20,8 +20,8 @@ from typing import Any, Final
 import numpy as np
 
 from robot_llm.speech.audio import from_pcm16, load_audio, to_pcm16
-from robot_llm.speech.base import SAMPLE_RATE, Recognizer, SpeechError
-from robot_llm.speech.listen import MIN_CONFIDENCE, Heard, heard_stop, interpret
+from robot_llm.speech.base import DEFAULT_RECOGNIZER, SAMPLE_RATE, Recognizer, SpeechError
+from robot_llm.speech.listen import MIN_CONFIDENCE, Heard, Understood, heard_stop, interpret
 from robot_llm.types import Scene
 
 MIC_HINT: Final = (
@@ -89,8 +89,11 @@ def utterances(
     frames: Iterable[np.ndarray],
     recognizer: Recognizer,
     min_confidence: float = MIN_CONFIDENCE,
+    understood: Callable[[], Understood | None] | None = None,
 ) -> Iterator[Heard]:
-    """One `Heard` per utterance in `frames`; a stop word is yielded as soon as it is heard."""
+    """One `Heard` per utterance in `frames`; a stop word is yielded as soon as it is heard.
+    `understood()` gives the check the decision uses at the end of each utterance
+    (`listen.interpret`)."""
     from pocketsphinx import Endpointer
 
     endpointer = Endpointer(sample_rate=SAMPLE_RATE)
@@ -116,13 +119,15 @@ def utterances(
                     yield Heard("stop", stream.finish(), "stop", "stop heard")
                     stream = None
             if was_speech and not endpointer.in_speech:
-                yield from _finish(recognizer, stream, speech, stopped, min_confidence)
+                check = understood() if understood is not None else None
+                yield from _finish(recognizer, stream, speech, stopped, min_confidence, check)
                 stream, speech = None, []
     if endpointer.in_speech:
         tail = endpointer.end_stream(to_pcm16(pending))
         if tail is not None:
             speech.append(from_pcm16(tail))
-        yield from _finish(recognizer, stream, speech, stopped, min_confidence)
+        check = understood() if understood is not None else None
+        yield from _finish(recognizer, stream, speech, stopped, min_confidence, check)
 
 
 def _stop_in(stream: Any, partial: str) -> bool:
@@ -131,13 +136,18 @@ def _stop_in(stream: Any, partial: str) -> bool:
 
 
 def _finish(
-    recognizer: Recognizer, stream: Any, speech: list[np.ndarray], stopped: bool, minimum: float
+    recognizer: Recognizer,
+    stream: Any,
+    speech: list[np.ndarray],
+    stopped: bool,
+    minimum: float,
+    understood: Understood | None = None,
 ) -> Iterator[Heard]:
     if stream is not None:
         stream.finish()
     if stopped or not speech:
         return
-    heard = interpret(recognizer.transcribe(np.concatenate(speech)), minimum)
+    heard = interpret(recognizer.transcribe(np.concatenate(speech)), minimum, understood)
     if heard.status != "no_speech":
         yield heard
 
@@ -150,6 +160,7 @@ def microphone_lines(
     device: int | str | None = None,
     frames: Iterable[np.ndarray] | None = None,
     min_confidence: float = MIN_CONFIDENCE,
+    understood: Callable[[], Understood | None] | None = None,
 ) -> Iterator[str]:
     """Commands spoken at the microphone, as lines of planner text ("stop" for a stop word).
 
@@ -160,11 +171,11 @@ def microphone_lines(
     if recognizer is None:
         from robot_llm.speech.base import get_recognizer
 
-        recognizer = get_recognizer("pocketsphinx")
+        recognizer = get_recognizer(DEFAULT_RECOGNIZER)
     if scene is not None:
         recognizer.set_scene(scene())
     source = frames if frames is not None else microphone_frames(device)
-    for heard in utterances(source, recognizer, min_confidence):
+    for heard in utterances(source, recognizer, min_confidence, understood):
         if heard.status == "repeat":
             say(heard.message)
         elif heard.command is not None:

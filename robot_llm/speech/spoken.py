@@ -170,3 +170,12 @@ def from_spoken(transcript: str) -> str:
                 out += words[i:j]
             i = j
     return " ".join(out).replace(" ,", ",")
+
+
+def clean_text(text: str) -> str:
+    """Lower case; sentence punctuation becomes a comma (a pause); other symbols go."""
+    t = text.lower().replace("\u2019", "'")
+    t = re.sub(r"[.;:!?]+", ",", t)
+    t = re.sub(r"[^a-z0-9',.\- ]+", " ", t)
+    t = re.sub(r"\s*,\s*", ", ", t)
+    return re.sub(r"\s+", " ", t).strip(" ,")
