@@ -175,6 +175,8 @@ def microphone_lines(
     if scene is not None:
         recognizer.set_scene(scene())
     source = frames if frames is not None else microphone_frames(device)
+    if hasattr(recognizer, "stream"):  # build the stop detector now, not at the first word
+        recognizer.stream().finish()
     for heard in utterances(source, recognizer, min_confidence, understood):
         if heard.status == "repeat":
             say(heard.message)
