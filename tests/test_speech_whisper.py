@@ -419,3 +419,60 @@ def test_a_broken_model_is_one_line_and_exit_2(
     quiet = write_wav(tmp_path / "quiet.wav", np.zeros(16000, np.float32))
     code, out, err = listen(["--audio", str(quiet), "--asr-model", str(folder), "--json"])
     assert_one_line(code, err, str(folder), "cannot load the model")  # not "no_speech"
+
+
+# -- the learned stop-word detector --------------------------------------------------------------
+@needs_espeak
+def test_stop_word_detector_hears_stop_in_noise_and_not_a_command() -> None:
+    from robot_llm.speech.stopword import StopWordDetector
+
+    detector = StopWordDetector()
+    heard = 0
+    for k, (phrase, voice) in enumerate(
+        [("stop", "en-gb"), ("halt", "en-us+m1"), ("freeze", "en")]
+    ):
+        audio = add_noise(pad(speak(phrase, voice, 160), 0.5, 0.4), 15.0, "white", seed=k)
+        stream = detector.stream()
+        for start in range(0, len(audio), 800):
+            stream.feed(audio[start : start + 800])
+        heard += stream.heard_stop()
+    assert heard >= 2
+    command = pad(speak("put the red block in the green bowl", "en-us", 160))
+    stream = detector.stream()
+    for start in range(0, len(command), 800):
+        stream.feed(command[start : start + 800])
+    assert not stream.heard_stop()
+
+
+def test_missing_stop_word_weights_are_one_line(tmp_path: Path) -> None:
+    from robot_llm.speech.stopword import StopWordDetector
+
+    with pytest.raises(SpeechInputError, match="no stop-word weights"):
+        StopWordDetector(tmp_path / "none.pt")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(SpeechInputError, match="cannot read the stop-word weights"):
+        StopWordDetector(broken)
+
+
+def test_either_stream_stops_when_any_detector_does() -> None:
+    from robot_llm.speech.stopword import EitherStream
+
+    class Fixed:
+        def __init__(self, stop: bool) -> None:
+            self.stop = stop
+
+        def feed(self, chunk: np.ndarray) -> str:
+            return "stop" if self.stop else "put the"
+
+        def heard_stop(self) -> bool:
+            return self.stop
+
+        def finish(self) -> str:
+            return "done"
+
+    quiet = EitherStream([Fixed(False), Fixed(False)])
+    assert quiet.feed(np.zeros(800, np.float32)) == "put the" and not quiet.heard_stop()
+    either = EitherStream([Fixed(False), Fixed(True)])
+    assert either.feed(np.zeros(800, np.float32)) == "stop" and either.heard_stop()
+    assert either.finish() == "done"

@@ -104,6 +104,7 @@ class WhisperRecognizer:
         self._model: Any = None
         self._tokenizer: Any = None
         self._stop_detector: Any = None
+        self._stop_words: Any = None
         self.scene = scene
         self.prompt = scene_prompt(scene)
 
@@ -114,13 +115,16 @@ class WhisperRecognizer:
             self._stop_detector.set_scene(scene)
 
     def stream(self) -> Any:
-        """A live decode for the stop path: pocketsphinx's stream (`feed`, `heard_stop`,
-        `finish`), biased to the same scene."""
+        """A live decode for the stop path (`feed`, `heard_stop`, `finish`): pocketsphinx's
+        stream, biased to the same scene, beside the learned stop-word detector."""
+        from robot_llm.speech.stopword import EitherStream, StopWordDetector
+
         if self._stop_detector is None:
             from robot_llm.speech.sphinx import PocketsphinxRecognizer
 
             self._stop_detector = PocketsphinxRecognizer(scene=self.scene)
-        return self._stop_detector.stream()
+            self._stop_words = StopWordDetector()
+        return EitherStream([self._stop_detector.stream(), self._stop_words.stream()])
 
     # -- loading -----------------------------------------------------------------------------
     @property
