@@ -26,7 +26,6 @@ HOP: Final = 160  # 10 ms
 FFT: Final = 400  # 25 ms
 BANDS: Final = 40
 FRAMES: Final = int(WINDOW_S * SAMPLE_RATE) // HOP  # 100
-THRESHOLD: Final = 0.5  # default decision threshold on the stop probability (set at training)
 WEIGHTS: Final = Path(__file__).with_name("models") / "stopword.pt"
 
 
@@ -108,7 +107,6 @@ class StopWordDetector:
             raise SpeechInputError(f"{path}: cannot read the stop-word weights ({first})") from None
         self.net.eval()
         self.threshold = float(threshold if threshold is not None else state["threshold"])
-        torch.set_num_threads(max(1, torch.get_num_threads()))
 
     def probability(self, audio: np.ndarray) -> float:
         import torch
