@@ -27,7 +27,6 @@ from robot_llm.types import (
 
 MAX_STEPS: Final = 12
 MAX_TEXT: Final = 160  # characters of a question or a reason
-CONTAINERS: Final = ("bowl", "tray", "zone")
 
 
 class AnswerError(RobotLLMError, ValueError):
