@@ -156,5 +156,5 @@ class EitherStream:
         return any(s.heard_stop() for s in self.streams)
 
     def finish(self) -> Any:
-        results = [s.finish() if hasattr(s, "finish") else None for s in self.streams]
+        results = [s.finish() for s in self.streams]
         return results[0]
