@@ -64,7 +64,8 @@ class SessionInputError(InputError):
 class Session:
     """A world built from a scene file or a task, with its robot, perceiver, planner and history.
 
-    `on_event` receives the executor's progress lines. `stop()` halts the arm from any thread.
+    `on_event` receives the executor's progress lines, `on_run_event` its events. `stop()` halts
+    the arm from any thread.
     """
 
     world: SimulatedWorld | None  # None for a robot behind a bridge
@@ -75,6 +76,8 @@ class Session:
     task: EpisodeTask | None = None  # when opened with a task id
     source: str = ""
     on_event: Callable[[str], None] | None = None
+    # the executor's events themselves (robot_llm.execution.events), for a UI that shows them
+    on_run_event: Callable[[Any], None] | None = None
     video: str | None = None
     log: str | None = None
     history: History = field(default_factory=_new_history)
@@ -169,6 +172,8 @@ class Session:
     def _emit_event(self, event: Any) -> None:
         if self.on_event is not None:
             self.on_event(event.summary())
+        if self.on_run_event is not None:
+            self.on_run_event(event)
 
     def stop(self) -> None:
         """Halt the arm now (safe from any thread); the running plan ends as "stopped"."""
@@ -280,7 +285,7 @@ def open_session(
         raise SessionInputError("give either --scene or --task, not both")
     if rc.address is not None:
         return _remote_session(rc, backend, config.perception, on_link, extra)
-    spec, episode_task, source = _scene_of(rc)
+    spec, episode_task, source = scene_of_config(rc)
     world = TabletopWorld(rc.sim_robot)
     world.build(spec)
     if config.perception == "truth":
@@ -297,7 +302,7 @@ def open_session(
     )
 
 
-def _scene_of(rc: RobotConfig) -> tuple[Any, Any, str]:
+def scene_of_config(rc: RobotConfig) -> tuple[Any, Any, str]:
     """The scene spec of a scene file or a seeded task, the task (or None), and its source."""
     from robot_llm.tabletop.scene import load_scene
 

@@ -153,6 +153,15 @@ class RemoteRobot:
             return False
         return report.state.mode in ("estopped", "fault") or report.hold_reason == "request"
 
+    @property
+    def hold_reason(self) -> str:
+        """Why the server holds the arm: "request", "idle", "watchdog" ("" while it moves or
+        while the link is down)."""
+        try:
+            return self._link.state().hold_reason
+        except LinkDown:
+            return ""
+
     def ee_target(self) -> tuple[np.ndarray, float]:
         with self._lock:
             position, yaw, epoch = self._target[0], self._target[1], self._epoch

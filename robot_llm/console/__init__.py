@@ -1,0 +1,1 @@
+"""The operator console: a web page to watch, command and stop the arm (docs/console.md)."""
