@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml constraints.txt
 		(apt-get install -y -qq espeak-ng sox >/dev/null 2>&1 || \
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng sox >/dev/null 2>&1)) || \
 		echo "note: espeak-ng not installed (needs root); the spoken-command tests will skip"
+	@# Debian's chromium: the console's page test drives it with Playwright (no browser download)
+	command -v chromium >/dev/null || ! command -v apt-get >/dev/null || \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+		echo "note: chromium not installed (needs root); the console's page test will skip"
 	touch $(STAMP)
 
 venv: $(STAMP)

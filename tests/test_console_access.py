@@ -66,3 +66,25 @@ def test_origin_must_be_the_console_itself() -> None:
     assert not access.origin_ok("http://evil.example", "127.0.0.1:8080")
     assert not access.origin_ok("http://127.0.0.1:9999", "127.0.0.1:8080")
     assert not access.origin_ok("null", "127.0.0.1:8080")  # a file:// page or a sandbox
+
+
+def test_the_command_line_refuses_bad_binds_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    from robot_llm.cli import main
+
+    scene = "sim_assets/scenes/blocks_and_bowls.yaml"
+    assert main(["console", "--scene", scene, "--bind", "8080"]) == 2
+    assert "--bind '8080': expected HOST:PORT" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert main(["console", "--scene", scene, "--bind", f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--bind 127.0.0.1:{port}: Address already in use")
+    assert "\n" not in err
+    assert main(["console", "--scene", scene, "--bind", "0.0.0.0:8080", "--token", "x"]) == 2
+    assert "--token: at least 16 characters" in capsys.readouterr().err

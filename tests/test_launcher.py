@@ -243,7 +243,7 @@ def test_variables_come_from_set_then_environment_then_defaults(tmp_path: Path) 
 def test_list_and_check_the_bundled_launch_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list"]) == 0
     listed = capsys.readouterr().out
-    for name in ("sim", "sim-headless", "hardware"):
+    for name in ("sim", "sim-headless", "hardware", "console"):
         assert re.search(rf"^{name}\s+\S", listed, re.M), listed
     assert main(["sim", "--check"]) == 0
     plan = capsys.readouterr().out
@@ -259,6 +259,11 @@ def test_list_and_check_the_bundled_launch_files(capsys: pytest.CaptureFixture[s
     hardware = find_launch_file("hardware")
     spec = load_launch_file(hardware, environ={"ROBOT_ADDRESS": "tcp://arm:7001", "PATH": ""})
     assert spec.processes[0].argv[-1] == "tcp://arm:7001"
+    assert main(["console", "--check", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    _bridge, console = data["processes"]
+    assert console["command"][1:4] == ["console", "--robot", "tcp://127.0.0.1:5555"]
+    assert console["depends_on"] == ["bridge"] and not console["interactive"]
     assert main(["no-such-stack"]) == 2
     assert "no bundled launch file of that name" in capsys.readouterr().err
 

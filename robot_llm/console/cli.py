@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from dataclasses import replace
@@ -74,26 +75,44 @@ def cmd_console(args: argparse.Namespace) -> int:
         raise CommandInputError(f"--record {args.record}: no such folder")
     from robot_llm.console.stack import ConsoleStack
 
+    listener = _listen(access)  # a port in use is bad input before anything starts
     folder = record or Path(tempfile.mkdtemp(prefix="robot-llm-console-episode-"))
     try:
         asr_options = {"model": args.asr_model} if args.asr_model else {}
         stack = ConsoleStack.open(config, access, folder, args.asr, asr_options)
         try:
-            _serve(stack, access)
+            _serve(stack, access, listener)
         finally:
             stack.close()
     finally:
+        listener.close()
         if record is None:
             shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
-def _serve(stack: Any, access: Access) -> None:
+def _listen(access: Access) -> socket.socket:
+    """The listening socket of the page, bound now so that a busy port is one clear line."""
+    from robot_llm.cli_language import CommandInputError
+
+    family = socket.AF_INET6 if ":" in access.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((access.host, access.port))
+    except OSError as err:
+        sock.close()
+        raise CommandInputError(
+            f"--bind {access.host}:{access.port}: {err.strerror or err}"
+        ) from None
+    sock.listen(64)
+    return sock
+
+
+def _serve(stack: Any, access: Access, listener: socket.socket) -> None:
     import uvicorn
 
-    config = uvicorn.Config(
-        stack.app, host=access.host, port=access.port, log_level="warning", ws="websockets"
-    )
+    config = uvicorn.Config(stack.app, log_level="warning", ws="websockets-sansio")
     server = uvicorn.Server(config)
     host = f"[{access.host}]" if ":" in access.host else access.host
     url = f"http://{host}:{access.port}/"
@@ -104,7 +123,7 @@ def _serve(stack: Any, access: Access) -> None:
         file=sys.stderr,
         flush=True,
     )
-    server.run()
+    server.run(sockets=[listener])
 
 
 def with_address(config: Any, address: str) -> Any:
