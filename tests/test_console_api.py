@@ -243,6 +243,8 @@ def test_stop_mid_motion_latches_the_estop(client: TestClient, stack: ConsoleSta
         watcher.send_text(json.dumps({"type": "stop"}))  # any page may stop the arm
         seen, _ = messages_until(driver, of_type("done"))
         assert seen[-1]["status"] == "stopped"
+        subgoals = [(m["index"], m["status"]) for m in seen if m["type"] == "subgoal"]
+        assert subgoals[-1] == (0, "stopped")
         assert eventually(lambda: stack.hub.state()["mode"] == "estopped")
         before = stack.session.robot.state().ee_position
         time.sleep(0.5)

@@ -2,8 +2,8 @@
 
 A plan is announced when the executor starts it (`plan_started`), so the page lists exactly the
 subgoals that will run; each subgoal then goes pending -> running -> verified, or through
-retried to failed. A question or a refusal moves nothing and is announced when the turn ends.
-Shapes in docs/console.md.
+retried to failed, or to stopped when the arm is stopped during it. A question or a refusal
+moves nothing and is announced when the turn ends. Shapes in docs/console.md.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ class MessageMapper:
             )
         elif kind in ("subgoal_started", "subgoal_succeeded", "subgoal_retried", "subgoal_failed"):
             self.publish(self._subgoal(event))
+        elif kind == "stopped" and event.index is not None:
+            self.publish(
+                {"type": "subgoal", "index": event.index, "status": "stopped", "attempt": 0,
+                 "reason": event.reason}
+            )  # fmt: skip
 
     def _subgoal(self, event: Any) -> dict[str, Any]:
         status = {
