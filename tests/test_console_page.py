@@ -34,6 +34,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 SCENE = "sim_assets/scenes/blocks_and_bowls.yaml"
+CAMERAS = ("main", "wrist")
 ROBOT_LLM = str(Path(sys.executable).with_name("robot-llm"))
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -161,8 +162,12 @@ def test_a_typed_command_moves_the_block(
     browser: Any, stack: dict[str, Any], tmp_path: Path
 ) -> None:
     page = open_page(browser, stack["url"])
-    for camera in (page.locator("#cam-main"), page.locator("#cam-wrist")):
-        until(lambda c=camera: c.evaluate("e => e.naturalWidth") > 0, 20, "a camera frame")
+
+    def frames_shown() -> bool:
+        widths = [page.locator(f"#cam-{c}").evaluate("e => e.naturalWidth") for c in CAMERAS]
+        return all(w > 0 for w in widths)
+
+    until(frames_shown, 20, "a frame from each camera")
     send(page, "put the red block in the green bowl")
     page.wait_for_selector("#plan li", timeout=30_000)
     page.screenshot(path=str(tmp_path / "running.png"))
