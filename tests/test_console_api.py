@@ -146,11 +146,10 @@ def test_other_hosts_and_sites_are_refused(client: TestClient) -> None:
     assert client.get("/api/info", headers={"host": "evil.example:8080"}).status_code == 403
     cross = client.post("/api/stop", headers={"origin": "http://evil.example"})
     assert cross.status_code == 403
-    with (
-        pytest.raises(WebSocketDisconnect),
-        client.websocket_connect(WS, headers={"origin": "http://evil.example"}),
-    ):
-        pass
+    with client.websocket_connect(WS, headers={"origin": "http://evil.example"}) as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert closed.value.code == 4403
 
 
 def test_a_token_guards_the_api_and_the_socket(stack: ConsoleStack) -> None:
@@ -199,6 +198,12 @@ def test_one_page_drives_and_the_others_watch(client: TestClient, stack: Console
         second.send_text(json.dumps({"type": "take"}))
         errors, _ = messages_until(second, of_type("error"))
         assert "another page drives" in errors[-1]["text"]
+        spoken = client.post(
+            "/api/speech?run=1",
+            content=b"RIFF....",
+            headers={"x-console-page": welcome["page_key"]},
+        )
+        assert spoken.status_code == 409 and "only it may run" in spoken.json()["error"]
         assert stack.hub.busy is False  # the watcher's command did not run
         first.close()
         second.send_text(json.dumps({"type": "take"}))

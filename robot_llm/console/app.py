@@ -158,6 +158,8 @@ def create_app(
             return _refused("no audio in the request body (send a WAV file)", 400)
         if len(audio) > MAX_AUDIO_BYTES:
             return _refused(f"audio too long ({len(audio)} bytes; at most {MAX_AUDIO_BYTES})", 413)
+        if run and not hub.may_command(request.headers.get("x-console-page")):
+            return _refused("a page drives the arm; only it may run a spoken command", 409)
         try:
             return await asyncio.to_thread(hear, audio, bool(run))
         except ConsoleRefused as err:
@@ -189,10 +191,10 @@ def create_app(
     @app.websocket("/ws")
     async def socket(ws: WebSocket) -> None:
         host = ws.headers.get("host")
+        await ws.accept()  # then closed with a code the page can read, where it is refused
         if not access.host_ok(host) or not access.origin_ok(ws.headers.get("origin"), host):
-            await ws.close(code=4403)
+            await ws.close(code=4403, reason="another site or host name; refused")
             return
-        await ws.accept()
         hello = await _hello(ws, access)
         if hello is None:
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections import deque
@@ -47,6 +48,8 @@ class Client:
     send: Publish  # JSON messages for this page (thread-safe)
     send_frame: Callable[[str, bytes], None]  # the newest frame of a camera (thread-safe)
     last_seen: float = field(default_factory=time.monotonic)
+    # names this page in HTTP requests (push-to-talk), given to it alone in its welcome
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
 class Hub:
@@ -132,6 +135,11 @@ class Hub:
         with self._lock:
             return next((c for c in self._clients.values() if c.role == "driver"), None)
 
+    def may_command(self, page_key: str | None) -> bool:
+        """Whether an HTTP request may run a command: no page drives, or it names the driver."""
+        driver = self.driver
+        return driver is None or (page_key is not None and page_key == driver.key)
+
     @property
     def page_count(self) -> int:
         with self._lock:
@@ -147,6 +155,7 @@ class Hub:
             "heartbeat_ms": round(HEARTBEAT_S * 1000),
             "hold_after_ms": round(self.hold_after_s * 1000),
             "log": self.recent_log,
+            "page_key": client.key,
         }
 
     @property
