@@ -14,6 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
+from robot_llm.envs.appearance import NEUTRAL, Appearance
+from robot_llm.envs.camera_effects import (
+    apply_depth_effects,
+    apply_rgb_effects,
+    frame_rng,
+    light_gain,
+)
 from robot_llm.types import CameraFrame
 
 # OpenCV camera axes (x right, y down, z forward) to OpenGL camera axes (x right, y up, z back).
@@ -118,9 +125,12 @@ def render(
     extrinsics: np.ndarray,
     renderer: int,
     segmentation: bool = False,
+    appearance: Appearance = NEUTRAL,
 ) -> RenderedFrame:
-    """Render RGB, depth and optionally segmentation from a camera pose."""
+    """Render RGB, depth and optionally segmentation from a camera pose, in `appearance`'s light
+    and through its camera effects (the neutral appearance adds none: today's exact pixels)."""
     flags = 0 if segmentation else p.ER_NO_SEGMENTATION_MASK
+    a = appearance
     _, _, rgba, depth_buffer, seg = p.getCameraImage(
         spec.width,
         spec.height,
@@ -129,7 +139,12 @@ def render(
         renderer=renderer,
         flags=flags,
         shadow=0,
-        lightDirection=[0.4, 0.3, 1.0],
+        lightDirection=list(a.light_direction),
+        # TinyRenderer's lighting; the OpenGL renderer ignores these (see the gain below).
+        lightColor=list(a.light_color),
+        lightAmbientCoeff=a.ambient,
+        lightDiffuseCoeff=a.diffuse,
+        lightSpecularCoeff=a.specular,
         physicsClientId=client,
     )
     rgb = np.asarray(rgba, dtype=np.uint8).reshape(spec.height, spec.width, 4)[:, :, :3]
@@ -142,7 +157,13 @@ def render(
     )
     if mask is not None:
         mask[np.asarray(seg).reshape(spec.height, spec.width) < 0] = -1
-    return RenderedFrame(np.ascontiguousarray(rgb), depth, mask, spec.intrinsics, extrinsics)
+    rgb = np.ascontiguousarray(rgb)
+    gain = None if renderer == p.ER_TINY_RENDERER or a.neutral_light else light_gain(a)
+    if gain is not None or not a.neutral_camera:
+        rng = frame_rng(a, spec.name, rgb)
+        rgb = apply_rgb_effects(rgb, a, rng, gain)
+        depth = apply_depth_effects(depth, a, rng)
+    return RenderedFrame(rgb, depth, mask, spec.intrinsics, extrinsics)
 
 
 def backproject(

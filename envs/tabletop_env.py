@@ -5,6 +5,10 @@ fraction of MAX_SPEED (m/s) and MAX_YAW_RATE (rad/s), held for one control perio
 end-effector target (pointing straight down); `gripper` is an absolute opening, -1 closed and +1
 fully open. The control rate is `control_hz` (default 12 Hz: 20 physics substeps per step);
 physics always runs at 240 Hz underneath.
+
+`randomize` > 0 renders each episode in a random look (lights, table texture, camera effects;
+robot_llm.envs.appearance) at that strength, seeded by `reset(seed=...)`; 0 (the default)
+renders the neutral look.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from robot_llm.envs.appearance import Appearance
 from robot_llm.envs.arm import POSTURE_GAIN
 from robot_llm.envs.camera import CameraSpec
 from robot_llm.envs.tasks import make_task
@@ -44,6 +49,7 @@ OBS_MODES: Final = ("rgbd", "state")
 # Observation bounds; values are clipped into them (objects rest on the floor at worst).
 JOINT_VEL_BOUND: Final = 20.0
 POSE_BOUND: Final = 5.0
+LOOK_STREAM: Final = 0x100C  # seeds the looks of `randomize` apart from the scenes
 
 
 def _display_available() -> bool:
@@ -69,6 +75,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         robot: str = "panda",
         camera_size: tuple[int, int] = (320, 240),
         control_hz: int = DEFAULT_CONTROL_HZ,
+        randomize: float = 0.0,
     ) -> None:
         if obs_mode not in OBS_MODES:
             raise ValueError(f"unknown obs_mode {obs_mode!r}; choose one of {OBS_MODES}")
@@ -76,6 +83,10 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ValueError(f"unknown render_mode {render_mode!r}")
         if PHYSICS_HZ % control_hz:
             raise ValueError(f"control_hz must divide {PHYSICS_HZ}, got {control_hz}")
+        if not randomize >= 0:
+            raise ValueError(f"randomize must be at least 0, got {randomize}")
+        self.randomize = float(randomize)
+        self._look_rng: np.random.Generator | None = None
         self.task = make_task(task) if isinstance(task, str) else task
         self.obs_mode = obs_mode
         self.render_mode = render_mode
@@ -125,6 +136,13 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
+        if self.randomize > 0:
+            # A generator of its own, so that the episodes' scenes are the same with and
+            # without randomized rendering.
+            if seed is not None or self._look_rng is None:
+                words = None if seed is None else [seed % 2**63, LOOK_STREAM]
+                self._look_rng = np.random.default_rng(words)
+            self.world.appearance = Appearance.sample(self._look_rng, self.randomize)
         episode = self.task.reset(self.np_random)
         self.world.build(episode.scene)
         arm = self.world.require_arm()

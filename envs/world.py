@@ -14,10 +14,12 @@ import time
 import numpy as np
 import pybullet as p
 
+from robot_llm.envs.appearance import DEFAULT_TABLE_COLOR, NEUTRAL, Appearance
 from robot_llm.envs.arm import Arm
 from robot_llm.envs.bodies import spawn_object
 from robot_llm.envs.camera import CameraSpec, RenderedFrame, look_at, pose_from_link, render
 from robot_llm.envs.robots import RobotDescription, get_robot
+from robot_llm.envs.table_look import table_visual
 from robot_llm.tabletop.geometry import rest_height
 from robot_llm.tabletop.object_state import ObjectState
 from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
@@ -25,7 +27,7 @@ from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 PHYSICS_HZ = 240
 TABLE_HALF_EXTENTS = (0.55, 0.75, 0.025)
 TABLE_CENTER_X = 0.40
-TABLE_COLOR = (0.93, 0.92, 0.90, 1.0)
+TABLE_COLOR = (*DEFAULT_TABLE_COLOR, 1.0)
 FLOOR_HEIGHT = -0.75  # the table stands on a floor, so nothing falls forever
 
 # Main camera: above and behind the workspace, looking over the robot's shoulder along +x, so
@@ -69,7 +71,12 @@ def _load_egl(client: int, required: bool) -> int:
 
 
 class TabletopWorld:
-    """A table, an arm and the objects of a scene in a private PyBullet client."""
+    """A table, an arm and the objects of a scene in a private PyBullet client.
+
+    `appearance` is how the world looks (robot_llm.envs.appearance): the neutral default, or a
+    randomized one for benchmarks under conditions like a real camera's. Its table look takes
+    effect at the next `build`, its light and camera effects at the next render.
+    """
 
     def __init__(
         self,
@@ -78,6 +85,7 @@ class TabletopWorld:
         main_camera: CameraSpec | None = None,
         wrist_camera: CameraSpec | None = None,
         renderer: str = "tiny",
+        appearance: Appearance | None = None,
     ) -> None:
         if renderer not in RENDERERS:
             raise ValueError(f"unknown renderer {renderer!r}; renderers are {', '.join(RENDERERS)}")
@@ -91,6 +99,7 @@ class TabletopWorld:
             self.renderer = _load_egl(self.client, required=renderer == "egl")
         self.main_camera = main_camera or MAIN_CAMERA
         self.wrist_camera = wrist_camera or WRIST_CAMERA
+        self.appearance = appearance or NEUTRAL
         self.main_extrinsics = look_at(MAIN_CAMERA_EYE, MAIN_CAMERA_TARGET, np.array([0, 0, 1.0]))
         self.arm: Arm | None = None
         self.scene: SceneSpec | None = None
@@ -117,12 +126,10 @@ class TabletopWorld:
             p.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 0, physicsClientId=c)
         half = TABLE_HALF_EXTENTS
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half, physicsClientId=c)
-        vis = p.createVisualShape(
-            p.GEOM_BOX, halfExtents=half, rgbaColor=TABLE_COLOR, physicsClientId=c
-        )
-        self.table = p.createMultiBody(
-            0.0, col, vis, basePosition=(TABLE_CENTER_X, 0.0, -half[2]), physicsClientId=c
-        )
+        with table_visual(c, half, self.appearance) as vis:
+            self.table = p.createMultiBody(
+                0.0, col, vis, basePosition=(TABLE_CENTER_X, 0.0, -half[2]), physicsClientId=c
+            )
         p.changeDynamics(self.table, -1, lateralFriction=0.6, physicsClientId=c)
         floor = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=c)
         self.floor = p.createMultiBody(0.0, floor, -1, (0, 0, FLOOR_HEIGHT), physicsClientId=c)
@@ -217,7 +224,12 @@ class TabletopWorld:
     # -- cameras --------------------------------------------------------------------------------
     def render_main(self, segmentation: bool = False) -> RenderedFrame:
         return render(
-            self.client, self.main_camera, self.main_extrinsics, self.renderer, segmentation
+            self.client,
+            self.main_camera,
+            self.main_extrinsics,
+            self.renderer,
+            segmentation,
+            self.appearance,
         )
 
     def wrist_extrinsics(self) -> np.ndarray:
@@ -227,7 +239,12 @@ class TabletopWorld:
 
     def render_wrist(self, segmentation: bool = False) -> RenderedFrame:
         return render(
-            self.client, self.wrist_camera, self.wrist_extrinsics(), self.renderer, segmentation
+            self.client,
+            self.wrist_camera,
+            self.wrist_extrinsics(),
+            self.renderer,
+            segmentation,
+            self.appearance,
         )
 
 

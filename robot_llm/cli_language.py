@@ -31,6 +31,8 @@ def stack_from_args(args: argparse.Namespace) -> StackConfig:
             seed=args.seed,
             robot=getattr(args, "robot", None),
             curve_keys=getattr(args, "curve_keys", None),
+            randomize=getattr(args, "randomize", None),
+            randomize_strength=getattr(args, "randomize_strength", 1.0),
         ),
         perception=getattr(args, "perception", "camera"),
         planner=PlannerConfig(args.planner, planner_options(args)),
@@ -145,6 +147,24 @@ def add_perception_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_randomize_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--randomize",
+        type=int,
+        metavar="SEED",
+        help="randomized rendering in simulation: lights, table texture and camera noise, "
+        "exposure, blur, JPEG and depth noise drawn per episode from SEED (docs/perception.md)",
+    )
+    p.add_argument(
+        "--randomize-strength",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="how far --randomize departs from the clean render: 0 none, 1 a real camera in an "
+        "ordinary room (default)",
+    )
+
+
 def add_planner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--planner",
@@ -215,6 +235,7 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
         "--robot, off in simulation)",
     )
     add_perception_argument(p)
+    add_randomize_arguments(p)
     once = "one JSON object" if command else "one JSON object per command (JSON lines)"
     p.add_argument("--json", action="store_true", help=f"print {once} on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -1,9 +1,10 @@
 """The stack's configuration, typed: which robot, how it perceives, which planner, which skills.
 
 One dataclass per part. `run`, `plan`, `repl` and `listen` build a `StackConfig` from their
-shared options (`--scene/--task/--seed`, `--robot`, `--perception`, `--planner`, `--policy`),
-the benchmark from its suite and flags, and a program from a dict (`StackConfig.from_dict`,
-strict: an unknown key or a value of the wrong kind is one `ConfigError` line that names it).
+shared options (`--scene/--task/--seed`, `--robot`, `--randomize`, `--perception`, `--planner`,
+`--policy`), the benchmark from its suite and flags, and a program from a dict
+(`StackConfig.from_dict`, strict: an unknown key or a value of the wrong kind is one
+`ConfigError` line that names it).
 `robot_llm.session.open_session` builds a session from one.
 """
 
@@ -30,6 +31,10 @@ class RobotConfig:
     `robot` is a simulated robot's name (`robot_llm.envs.robots.ROBOTS`, default panda) or a
     bridge address (`tcp://HOST:PORT`, `ipc://PATH`); with an address, a scene file only names
     the objects on the real table.
+
+    `randomize` (a simulated robot only) is the seed of randomized rendering: lights, table
+    texture and camera effects drawn per episode from it and `seed`, at `randomize_strength`
+    (1: a real camera in an ordinary room; docs/perception.md). None renders the neutral look.
     """
 
     scene: str | None = None
@@ -37,6 +42,14 @@ class RobotConfig:
     seed: int = 0
     robot: str | None = None
     curve_keys: str | None = None
+    randomize: int | None = None
+    randomize_strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.randomize_strength >= 0:
+            raise ConfigError(
+                f"randomize_strength must be at least 0, got {self.randomize_strength}"
+            )
 
     @property
     def address(self) -> str | None:
@@ -110,6 +123,7 @@ _KINDS: Final[dict[str, tuple[type, ...]]] = {
     "str | None": (str, type(None)),
     "int": (int,),
     "int | None": (int, type(None)),
+    "float": (int, float),
     "float | None": (int, float, type(None)),
     "Mapping[str, Any]": (dict,),
 }

@@ -265,6 +265,7 @@ def open_session(
     task, with its simulated robot; or, for a robot behind a bridge, that arm, the scene file
     naming its objects. `on_event` gets the executor's progress lines; `video` and `log` are
     where its runs are recorded."""
+    from robot_llm.envs.appearance import appearance_for
     from robot_llm.envs.world import TabletopWorld
     from robot_llm.perception import scene_from_spec
     from robot_llm.planning import get_planner
@@ -286,7 +287,8 @@ def open_session(
     if rc.address is not None:
         return _remote_session(rc, backend, config.perception, on_link, extra)
     spec, episode_task, source = scene_of_config(rc)
-    world = TabletopWorld(rc.sim_robot)
+    look = appearance_for(rc.randomize, rc.seed, rc.randomize_strength, rc.task or "")
+    world = TabletopWorld(rc.sim_robot, appearance=look)
     world.build(spec)
     if config.perception == "truth":
         from robot_llm.perception import TruthPerceiver  # ablation: simulator ground truth
@@ -339,6 +341,11 @@ def _remote_session(
     if perception != "camera":
         raise SessionInputError(
             "--perception truth needs the simulator; a --robot is seen by camera"
+        )
+    if rc.randomize is not None:
+        raise SessionInputError(
+            "--randomize renders the simulator; for a sim driver behind a bridge, start the "
+            "server with --driver-option randomize=SEED"
         )
     reference = None
     if rc.scene:

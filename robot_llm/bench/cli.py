@@ -2,6 +2,7 @@
 
     robot-llm bench --suite quick --workers 2 --out out/bench/quick
     robot-llm bench --suite standard --perception truth --out out/bench/standard-truth
+    robot-llm bench --suite quick --randomize 1 --out out/bench/quick-randomized
     robot-llm bench --compare out/bench/quick out/bench/quick-truth
 
 Exit codes: 0 the run finished (failed episodes are results, not errors), 1 the backend failed
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from robot_llm.cli_language import add_perception_argument
+from robot_llm.cli_language import add_perception_argument, add_randomize_arguments
 from robot_llm.errors import BAD_INPUT, FAILED, INTERRUPTED, OK, PATH_ERRORS, InputError, first_line
 
 DESCRIPTION = (
@@ -47,6 +48,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
     p.add_argument("--policy", default="scripted", help="skills: scripted (default) or mod:func")
     add_perception_argument(p)
+    add_randomize_arguments(p)
     p.add_argument(
         "--workers",
         type=int,
@@ -115,17 +117,19 @@ def _bench(args: argparse.Namespace) -> int:
         raise InputError(f"--videos must be at least 0, got {args.videos}")
     from robot_llm.bench.runner import RunRequest, run_suite
     from robot_llm.bench.suite import load_suite
-    from robot_llm.config import ExecutorSettings, PlannerConfig, StackConfig
+    from robot_llm.config import ExecutorSettings, PlannerConfig, RobotConfig, StackConfig
     from robot_llm.planning import get_planner
     from robot_llm.policies.registry import get_policy
 
     suite = load_suite(args.suite).with_overrides(args.episodes, args.seed)
     get_planner(args.planner)  # unknown names fail here, before any worker starts
     get_policy(args.policy)
-    out = Path(args.out or f"out/bench/{suite.name}-{args.perception}")
+    randomized = "" if args.randomize is None else f"-randomize{args.randomize}"
+    out = Path(args.out or f"out/bench/{suite.name}-{args.perception}{randomized}")
     request = RunRequest(
         suite=suite,
         stack=StackConfig(
+            robot=RobotConfig(randomize=args.randomize, randomize_strength=args.randomize_strength),
             perception=args.perception,
             planner=PlannerConfig(args.planner),
             executor=ExecutorSettings(policy=args.policy),

@@ -1,8 +1,9 @@
 """`robot-llm bench --compare DIR_A DIR_B`: two runs side by side.
 
 Per family: both success rates with their 95% intervals and the difference (camera against
-`--perception truth`, one planner against another); the CALVIN chain metric of both; and the
-throughput of both with the ratio B / A (1 worker against 2, local against Ray).
+`--perception truth`, clean rendering against `--randomize`, one planner against another); the
+CALVIN chain metric of both; and the throughput of both with the ratio B / A (1 worker against
+2, local against Ray).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from robot_llm.bench.report import build_report
 def _label(report: dict[str, Any], path: Path) -> str:
     latest = report["throughput"].get("latest") or {}
     workers = f", {latest['workers']} {latest['backend']} workers" if latest else ""
+    r = report.get("randomize")
+    randomized = f", randomized rendering seed {r['seed']}" if r else ""
     return (
         f"{path} (suite {report['suite']}, planner {report['planner']}, policy "
-        f"{report['policy']}, perception {report['perception']}{workers})"
+        f"{report['policy']}, perception {report['perception']}{randomized}{workers})"
     )
 
 

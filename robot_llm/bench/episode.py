@@ -39,12 +39,19 @@ class EpisodeSpec:
 
 
 def episode_stack(spec: EpisodeSpec, stack: StackConfig) -> StackConfig:
-    """The stack of one episode: the run's, on the episode's task and seed, with the suite
-    entry's executor limits."""
+    """The stack of one episode: the run's, on the episode's task and seed (and the run's
+    randomized rendering, if any, which draws each episode's look from that seed), with the
+    suite entry's executor limits."""
     options = spec.options
+    run = stack.robot
     return replace(
         stack,
-        robot=RobotConfig(task=spec.family, seed=spec.seed),
+        robot=RobotConfig(
+            task=spec.family,
+            seed=spec.seed,
+            randomize=run.randomize,
+            randomize_strength=run.randomize_strength,
+        ),
         executor=replace(
             stack.executor,
             max_retries=options.get("max_retries"),

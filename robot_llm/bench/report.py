@@ -40,6 +40,8 @@ def build_report(out: Path) -> dict[str, Any]:
         "notes": run.get("notes", []),
         "plots": [],
     }
+    if identity.get("randomize"):  # only when on, so earlier reports keep their keys
+        report["randomize"] = identity["randomize"]
     return report
 
 
@@ -48,7 +50,7 @@ def write_report(out: Path) -> dict[str, Any]:
     from robot_llm.bench import plots
 
     report = build_report(out)
-    title = f"{report['suite']} ({report['perception']})"
+    title = f"{report['suite']} ({report['perception']}{_randomized(report)})"
     if report["families"] and plots.plots_available():
         plots.success_plot(report["families"], out / "success.png", f"success: {title}")
         plots.time_plot(report["families"], out / "time.png", f"time per episode: {title}")
@@ -65,6 +67,11 @@ def write_report(out: Path) -> dict[str, Any]:
     return report
 
 
+def _randomized(report: dict[str, Any]) -> str:
+    r = report.get("randomize")
+    return f", randomized rendering (seed {r['seed']}, strength {r['strength']})" if r else ""
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -78,8 +85,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"# Benchmark report: {report['suite']}",
         "",
         f"Stack: planner `{report['planner']}`, policy `{report['policy']}`, perception "
-        f"`{report['perception']}`. {report['episodes']} of {report['planned']} planned episodes "
-        "done. Success is the task's own `evaluate()` on the final object poses.",
+        f"`{report['perception']}`{_randomized(report)}. {report['episodes']} of "
+        f"{report['planned']} planned episodes done. Success is the task's own `evaluate()` on "
+        "the final object poses.",
         "",
         "## Success per family",
         "",

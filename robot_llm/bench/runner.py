@@ -3,8 +3,8 @@
 An output folder holds one run:
 
 - `run.json`: the run's identity (the resolved suite and the stack: planner, policy,
-  perception) and its planned episodes. A second run into the same folder must have the same
-  identity; it then skips the episodes already done (resume).
+  perception, randomized rendering when on) and its planned episodes. A second run into the
+  same folder must have the same identity; it then skips the episodes already done (resume).
 - `episodes.jsonl`: one row per finished episode, appended as they finish.
 - `invocations.jsonl`: one line per invocation (backend, workers, episodes run, wall time),
   for throughput.
@@ -73,6 +73,11 @@ class RunRequest:
         }
         if stack.planner.options:  # only when given, so earlier run folders stay comparable
             ident["planner_options"] = dict(stack.planner.options)
+        if stack.robot.randomize is not None:  # likewise
+            ident["randomize"] = {
+                "seed": stack.robot.randomize,
+                "strength": stack.robot.randomize_strength,
+            }
         loaded: dict[str, Any] = json.loads(json.dumps(ident))
         return loaded
 

@@ -59,6 +59,22 @@ def _renderer(name: str) -> str:
     return name
 
 
+def _appearance(
+    randomize: int | str | None, seed: int, strength: float | str, task: str = ""
+) -> dict[str, object] | None:
+    """The randomized look every render worker applies (None: the neutral look): the one
+    `robot-llm run --randomize` gives the same scene or task and seed."""
+    if randomize is None or randomize == "":
+        return None
+    from robot_llm.envs.appearance import appearance_for
+
+    try:
+        look = appearance_for(int(randomize), seed, float(strength), task)
+    except ValueError as err:
+        raise SimDriverError(f"randomize={randomize!r}, strength {strength!r}: {err}") from None
+    return look.to_dict()
+
+
 def _control_hz(value: int | str) -> int:
     from robot_llm.envs.world import PHYSICS_HZ
 
@@ -81,15 +97,20 @@ class SimDriver:
         render_workers: int | str = 1,
         robot: str = "panda",
         renderer: str = "auto",
+        randomize: int | str | None = None,
+        randomize_strength: float | str = 1.0,
     ) -> None:
         spec = _scene(scene, task, int(seed))
         hz, render = _control_hz(control_hz), _renderer(renderer)
         if int(render_workers) < 1:
             raise SimDriverError("render_workers must be >= 1")
+        look = _appearance(randomize, int(seed), randomize_strength, task or "")
         self._chain = robot_chain(robot)
         self._physics_init = world_init(spec, robot, control_hz=hz)
         self._physics = PhysicsProcess(self._physics_init)
-        self._renders = RenderPool(world_init(spec, robot, renderer=render), int(render_workers))
+        self._renders = RenderPool(
+            world_init(spec, robot, renderer=render, appearance=look), int(render_workers)
+        )
 
     def _step(self, kind: str, **fields: object) -> Status:
         try:

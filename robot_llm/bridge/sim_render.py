@@ -27,6 +27,7 @@ from robot_llm.bridge.worker_pipe import (
     worker_main,
     write_message,
 )
+from robot_llm.envs.appearance import Appearance
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.types import CameraFrame
 
@@ -111,7 +112,12 @@ class RenderPool:
 def _serve(inp: int, out: int) -> None:
     init = read_message(inp)
     try:
-        world = TabletopWorld(str(init["robot"]), renderer=str(init.get("renderer", "tiny")))
+        look = init.get("appearance")
+        world = TabletopWorld(
+            str(init["robot"]),
+            renderer=str(init.get("renderer", "tiny")),
+            appearance=Appearance.from_dict(dict(look)) if isinstance(look, Mapping) else None,
+        )
         world.build(scene_of(init, "render worker"), settle_steps=0)
     except Exception as err:  # report any build failure to the server, then stop
         write_message(out, error_reply(err))

@@ -21,7 +21,11 @@ from robot_llm.console.security import DEFAULT_BIND, TOKEN_ENV, Access
 
 
 def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from robot_llm.cli_language import add_perception_argument, add_planner_arguments
+    from robot_llm.cli_language import (
+        add_perception_argument,
+        add_planner_arguments,
+        add_randomize_arguments,
+    )
     from robot_llm.speech.cli import add_asr_arguments
 
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -58,6 +62,7 @@ def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_planner_arguments(p)
     add_perception_argument(p)
+    add_randomize_arguments(p)
     add_asr_arguments(p)
     p.set_defaults(handler=cmd_console)
     return p

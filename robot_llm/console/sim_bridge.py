@@ -26,6 +26,9 @@ class SimBridge:
             options["scene"] = robot.scene
         if robot.task:
             options["task"], options["seed"] = robot.task, robot.seed
+        if robot.randomize is not None:
+            options["randomize"] = robot.randomize
+            options["randomize_strength"] = robot.randomize_strength
         self._folder = Path(tempfile.mkdtemp(prefix="robot-llm-console-"))
         driver = load_driver("sim", options)
         config = ServerConfig(
