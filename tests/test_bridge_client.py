@@ -47,6 +47,21 @@ def test_remote_robot_is_a_robot_and_paces_to_the_control_period() -> None:
         assert robot.capture("main").rgb.shape == (480, 640, 3)
 
 
+def test_a_live_view_gets_every_frame_and_shares_them_with_capture() -> None:
+    with serving("mock") as server, RemoteRobot(server.address) as robot:
+        first = robot.next_frame("main")
+        stamps = [first.timestamp]
+        for _ in range(5):
+            stamps.append(robot.next_frame("main", stamps[-1]).timestamp)
+        assert stamps == sorted(set(stamps)), stamps  # each strictly newer than the last
+        # a capture that another caller's newest frame satisfies is answered with that frame
+        newest = robot.next_frame("main", stamps[-1])
+        taken = robot.capture("main")
+        assert taken.timestamp >= newest.timestamp
+        with pytest.raises(ValueError, match="unknown camera"):
+            robot.next_frame("thermal")
+
+
 def test_the_client_survives_a_server_restart() -> None:
     links: list[str] = []
     first = BridgeServer(MockDriver(), ServerConfig(bind="tcp://127.0.0.1:0"))

@@ -206,6 +206,7 @@ def test_one_page_drives_and_the_others_watch(client: TestClient, stack: Console
         assert spoken.status_code == 409 and "only it may run" in spoken.json()["error"]
         assert stack.hub.busy is False  # the watcher's command did not run
         first.close()
+        messages_until(second, lambda m: m["type"] == "log" and m["text"].endswith("closed"))
         second.send_text(json.dumps({"type": "take"}))
         roles, _ = messages_until(second, of_type("role"))
         assert roles[-1]["role"] == "driver"

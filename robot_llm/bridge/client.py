@@ -101,12 +101,23 @@ class RemoteRobot:
         return self._link.state().state
 
     def capture(self, camera: str = "main") -> CameraFrame:
+        self._check_camera(camera)
+        newer_than = self._link.state().state.timestamp
+        return self._feeds.frame(camera, newer_than, self.camera_timeout)
+
+    def next_frame(self, camera: str = "main", after: float | None = None) -> CameraFrame:
+        """The next frame of `camera` stamped after `after` (a live view's previous frame;
+        None: any). `capture` waits for a frame taken after the call, which verification needs
+        and which skips every frame still in flight; a live view shows every frame sent."""
+        self._check_camera(camera)
+        newer_than = None if after is None else after + 1e-6
+        return self._feeds.frame(camera, newer_than, self.camera_timeout)
+
+    def _check_camera(self, camera: str) -> None:
         if camera not in self._info.cameras:
             raise ValueError(
                 f"unknown camera {camera!r}; cameras are {', '.join(self._info.cameras)}"
             )
-        newer_than = self._link.state().state.timestamp
-        return self._feeds.frame(camera, newer_than, self.camera_timeout)
 
     def command_ee(self, position: np.ndarray, yaw: float, gripper: float) -> Applied:
         pos = np.asarray(position, dtype=float)

@@ -35,6 +35,7 @@ class _Feed:
     lock: threading.Lock = field(default_factory=threading.Lock)
     subscribed: bool = False
     last_used: float = 0.0
+    newest: CameraFrame | None = None  # the newest frame read, whoever asked for it
 
 
 class CameraFeeds:
@@ -66,7 +67,9 @@ class CameraFeeds:
             return feed
 
     def frame(self, camera: str, newer_than: float | None, timeout: float) -> CameraFrame:
-        """The first frame of `camera` stamped at or after `newer_than` (None: any new one)."""
+        """The first frame of `camera` stamped at or after `newer_than` (None: any new one).
+        Each message is read once, so the newest frame is kept for callers that share the
+        feed: one that another caller has already read is returned when it is new enough."""
         feed = self._feed(camera)
         deadline = time.monotonic() + timeout
         with feed.lock:
@@ -74,6 +77,9 @@ class CameraFeeds:
                 feed.sock.setsockopt(zmq.SUBSCRIBE, feed.topic)
                 feed.subscribed = True
             feed.last_used = time.monotonic()
+            newest = feed.newest
+            if newest is not None and newer_than is not None and newest.timestamp >= newer_than:
+                return newest  # read for another caller (a live view and the executor share)
             try:
                 while (left := deadline - time.monotonic()) > 0:
                     if not feed.sock.poll(int(left * 1000) + 1):
@@ -84,7 +90,8 @@ class CameraFeeds:
                     msg = unpack(parts[1], limit=MAX_FRAME_BYTES)
                     if newer_than is not None and Fields(msg).number("timestamp") < newer_than:
                         continue  # captured before the caller asked
-                    return parse_frame(msg)
+                    feed.newest = parse_frame(msg)
+                    return feed.newest
             except ProtocolError as err:
                 raise NoFrame(f"camera {camera!r} sent a bad frame: {err}") from None
             finally:

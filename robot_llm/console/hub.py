@@ -30,6 +30,7 @@ HEARTBEAT_S: Final = 0.1  # how often a page pings
 HOLD_AFTER_S: Final = 0.3  # a driving page silent this long while the arm works: hold
 LOG_LINES: Final = 200  # lines a page gets on connecting
 STATE_PERIOD_S: Final = 0.2  # the state message's period while a page is connected
+WATCH_TICK_S: Final = 0.02  # how often the watchdog looks at the page and the arm's mode
 
 Publish = Callable[[dict[str, Any]], None]
 
@@ -311,14 +312,20 @@ class Hub:
         self._mapper.run_event(event)
 
     def _watch(self) -> None:
-        """Hold the arm when the driving page has been silent for `hold_after_s` while the arm
-        works (a frozen tab, a pulled cable); closing the page is caught at once by
-        `disconnect`."""
-        next_state = 0.0
-        while not self._closed.wait(HEARTBEAT_S / 2):
-            if time.monotonic() >= next_state and self.page_count:
-                next_state = time.monotonic() + STATE_PERIOD_S
-                self._publish_state()
+        """Send the state every `STATE_PERIOD_S`, and at once when the arm's mode or the busy
+        flag changes (a STOP shows on every page within a tick); hold the arm when the driving
+        page has been silent for `hold_after_s` while the arm works (a frozen tab, a pulled
+        cable; closing the page is caught at once by `disconnect`)."""
+        next_state, shown = 0.0, None
+        while not self._closed.wait(WATCH_TICK_S):
+            if self.page_count:
+                try:
+                    now_shown = (*self._robot_mode(), self._busy.is_set())
+                except Exception:  # a lost link: the full state says so
+                    now_shown = None
+                if now_shown != shown or time.monotonic() >= next_state:
+                    shown, next_state = now_shown, time.monotonic() + STATE_PERIOD_S
+                    self._publish_state()
             driver = self.driver
             if driver is None or not self._busy.is_set() or self.session.stopped:
                 continue

@@ -248,8 +248,9 @@ class SceneOverlay:
 class LiveCamera:
     """A background thread that delivers one camera's frames as annotated JPEGs.
 
-    While started it loops: `robot.capture(camera)` (for a robot behind a bridge this waits for
-    a fresh frame), `before_draw(frame)`, draw `objects()`, encode JPEG at `quality`, then
+    While started it loops: the next frame (`robot.next_frame` behind a bridge: every frame the
+    server sends; else `robot.capture(camera)`), `before_draw(frame)`, draw `objects()`, encode
+    JPEG at `quality`, then
     `on_frame(camera, jpeg, frame)`; at most `max_fps` times a second. Any failure (a lost
     link, an unknown camera, an error in a callback) is logged and kept in `last_error`, and
     the loop goes on after `ERROR_BACKOFF_S`: the view recovers when the camera does.
@@ -286,6 +287,7 @@ class LiveCamera:
         self._delivered: deque[float] = deque()
         self._frames = 0
         self._last_error = ""
+        self._last_stamp: float | None = None  # the timestamp of the frame shown last
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -361,7 +363,12 @@ class LiveCamera:
             stop.wait(max(0.0, period - (time.monotonic() - started)))
 
     def _one_frame(self) -> None:
-        frame = self.robot.capture(self.camera)
+        stream = getattr(self.robot, "next_frame", None)  # a robot behind a bridge has it
+        if stream is not None:
+            frame = stream(self.camera, self._last_stamp)
+        else:
+            frame = self.robot.capture(self.camera)
+        self._last_stamp = frame.timestamp
         if self._before_draw is not None:
             self._before_draw(frame)
         drawn = draw_objects(frame.rgb, self._objects(), frame.intrinsics, frame.extrinsics)
