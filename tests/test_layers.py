@@ -11,7 +11,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Folders that must not import robot_llm.envs, and the modules allowed to, with why.
-APART = ("robot_llm/planning", "robot_llm/perception", "robot_llm/execution", "robot_llm/tabletop")
+APART = (
+    "robot_llm/planning",
+    "robot_llm/perception",
+    "robot_llm/execution",
+    "robot_llm/tabletop",
+    "robot_llm/cameras",  # real cameras: nothing of the simulator
+)
 ALLOWED = {
     # Ground-truth perception reads the simulator's poses (tests and ablations only), lazily.
     "robot_llm/perception/truth.py",

@@ -56,9 +56,7 @@ class ConsoleStack:
             reference = scene_from_spec(spec)
             sim = SimBridge(config.robot)
             source = f"simulated {config.robot.sim_robot}: {source}"
-            robot = replace(
-                config.robot, robot=sim.address, task=None, scene=None, randomize=None
-            )
+            robot = replace(config.robot, robot=sim.address, task=None, scene=None, randomize=None)
             config = replace(config, robot=robot)
         try:
             session = open_session(config)
