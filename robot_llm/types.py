@@ -96,6 +96,8 @@ class SceneObject:
 
     `position` is the center of the object's bounding box [x, y, z] in meters; `yaw` radians
     about +z; `footprint` the convex outline on the table [[x, y], ...]; `confidence` in [0, 1].
+    `color_alternatives` names other palette colors the camera could not rule out (an object
+    whose color is ambiguous under the light it was seen in); empty when the color is clear.
     """
 
     id: str
@@ -106,9 +108,10 @@ class SceneObject:
     yaw: float = 0.0
     footprint: tuple[tuple[float, float], ...] = ()
     confidence: float = 1.0
+    color_alternatives: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "color": self.color,
@@ -118,6 +121,9 @@ class SceneObject:
             "footprint": [[float(x), float(y)] for x, y in self.footprint],
             "confidence": float(self.confidence),
         }
+        if self.color_alternatives:  # only when there are any: older readers never see it
+            out["color_alternatives"] = list(self.color_alternatives)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SceneObject:
@@ -131,6 +137,7 @@ class SceneObject:
             yaw=float(d.get("yaw", 0.0)),
             footprint=tuple((float(p[0]), float(p[1])) for p in d.get("footprint", ())),
             confidence=float(d.get("confidence", 1.0)),
+            color_alternatives=tuple(str(c) for c in d.get("color_alternatives", ())),
         )
 
 

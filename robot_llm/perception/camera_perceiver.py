@@ -9,7 +9,9 @@ whose top is hidden, from their side faces (stacks.py, side_fit.py). No simulato
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -22,21 +24,42 @@ from robot_llm.perception.blocks import (
     looks_like_part_of_a_block,
     partial_square,
 )
-from robot_llm.perception.colors import ColorClassifier, pack_rgba
+from robot_llm.perception.colors import ColorClassifier, codes_of, pack_rgba
 from robot_llm.perception.containers import find_ground_objects
+from robot_llm.perception.depth import MEDIAN_LEFT, NOISY
 from robot_llm.perception.detection import ColorRegion, Detection
 from robot_llm.perception.faces import Face, find_faces, merge_partial_faces
+from robot_llm.perception.illumination import (
+    FIT_SAMPLE,
+    REFERENCE_TABLE_RGB,
+    TABLE_SAMPLE,
+    Illuminant,
+    TableLook,
+    estimate,
+    table_look,
+)
 from robot_llm.perception.naming import to_scene
 from robot_llm.perception.pixels import PixelMaps, camera_rays, pixel_maps
 from robot_llm.perception.quantiles import median
+from robot_llm.perception.shapes import inside_convex
 from robot_llm.perception.stacks import leftover_blocks, resolve_stacks
 from robot_llm.perception.supports import Supports
-from robot_llm.tabletop.palette import PALETTE
+from robot_llm.tabletop.palette import BLOCK_EDGE, PALETTE
 from robot_llm.tabletop.scene import WORKSPACE
 from robot_llm.types import CameraFrame, Scene
 
 MIN_COLOR_PIXELS = 20
 MIN_OBJECT_Z = 0.001  # zone tops are 2 mm up; the table itself is at 0
+TABLE_BAND = 0.0015  # pixels this close to the table's height show the table
+TABLE_NOISE = 3.0  # ... or within this many stds of the depth noise a median filter leaves
+SAMPLE_ABOVE = 0.0015  # the light is fitted on pixels this far above the table band
+# More unlabelled pixels above the table than this share means blur or compression smeared
+# the objects' rims (a clean render leaves none): rims are grown back by a pixel.
+SMEARED = 0.01
+AMBIGUOUS_SHARE = 0.3  # an object this much of whose pixels fit another color is ambiguous
+WEAK = 0.5  # leftover blocks get at most this confidence (stacks.py)
+MAX_SHARED = 0.25  # of a weak block's volume, shared with a well seen one
+MAX_SHARED_WEAK = 0.5  # ... with a better but also weakly seen one
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
@@ -48,6 +71,10 @@ class CameraPerceiver:
     frame's table frame; objects are searched for within `workspace` ((x0, x1), (y0, y1)) grown
     by `margin`, and no higher than `max_height` above the table. `threads` is how many
     threads OpenCV may use while perceiving (None leaves OpenCV's setting alone).
+    `table_rgb` is the table's 8-bit RGB in the light the palette was measured in (the
+    simulator's table by default): each frame's light is measured against it, and fitted to
+    the palette when the table does not explain the objects (illumination.py). None turns
+    colour constancy off.
     """
 
     def __init__(
@@ -58,6 +85,7 @@ class CameraPerceiver:
         margin: float = 0.02,
         max_height: float = 0.3,
         threads: int | None = 1,
+        table_rgb: tuple[float, float, float] | None = REFERENCE_TABLE_RGB,
     ) -> None:
         self.palette = dict(PALETTE if palette is None else palette)
         self.classifier = ColorClassifier(self.palette)
@@ -67,6 +95,7 @@ class CameraPerceiver:
         self.bounds: Bounds = ((x0 - margin, x1 + margin), (y0 - margin, y1 + margin))
         self.max_height = float(max_height)
         self.threads = threads
+        self.table_rgb = table_rgb
 
     def perceive(self, frame: CameraFrame) -> Scene:
         """The objects on the table in `frame`, with ids "<color>_<kind>", "_2", ..."""
@@ -140,6 +169,8 @@ class CameraPerceiver:
                     supports,
                 )
         blocks += leftover_blocks(points, supports, camera_xy, pixel)
+        blocks = without_overlaps(blocks)
+        self._mark_ambiguous(found + blocks, regions)
         return found + blocks
 
     @staticmethod
@@ -153,29 +184,180 @@ class CameraPerceiver:
         supports.add(block.top, block.footprint)
         points[block.color].explain(block)
 
+    def _light(self, maps: PixelMaps, idx: np.ndarray, packed: np.ndarray) -> FrameLight:
+        """The frame's light (illumination.py), from the table around the objects and a
+        sample of the pixels standing on it (`idx`, their packed RGB `packed`)."""
+        band = max(TABLE_BAND, TABLE_NOISE * MEDIAN_LEFT * maps.noise)
+        if self.table_rgb is None:
+            return FrameLight(Illuminant(), None, band)
+        (x0, x1), (y0, y1) = self.bounds
+        step = TABLE_SAMPLE
+        x, y, z = maps.x[::step, ::step], maps.y[::step, ::step], maps.z[::step, ::step]
+        table = (np.abs(z) < band) & (x > x0) & (x < x1) & (y > y0) & (y < y1)
+        if maps.measured is not None:
+            table &= maps.measured[::step, ::step]
+        look = table_look(maps.rgb[::step, ::step], table, step=1, spread=maps.noise > NOISY)
+        # Object pixels clearly above the table's noise, so no table pixel joins the fit.
+        high = maps.z.ravel()[idx] > band + SAMPLE_ABOVE
+        sample = packed[high][:: max(1, int(high.sum()) // (2 * FIT_SAMPLE))]
+        rgb = _unpack(sample)
+        return FrameLight(estimate(look, rgb, self.classifier, self.table_rgb), look, band)
+
     def _color_regions(self, maps: PixelMaps) -> list[ColorRegion]:
         """Pixels of each palette color above the table and inside the workspace."""
+        idx = self._candidates(maps)
+        packed = pack_rgba(maps.rgb).ravel()[idx]
+        frame_light = self._light(maps, idx, packed)
+        if frame_light.table is not None and maps.noise > NOISY:
+            # Noisy depth lifts table pixels above the table: those of the table's colour
+            # (which may be a palette colour under this light) must stand clearly higher.
+            low = maps.z.ravel()[idx] < frame_light.band + SAMPLE_ABOVE
+            tableish = low & frame_light.table.contains(_unpack(packed))
+            idx, packed = idx[~tableish], packed[~tableish]
+        lab, alt = self._classify(packed, frame_light.illuminant)
+        labels = np.zeros(maps.z.shape, np.uint8)
+        labels.ravel()[idx[lab > 0]] = lab[lab > 0]
+        if np.count_nonzero(lab == 0) > SMEARED * len(lab):
+            lab = _grow_into(labels, idx, lab > 0)
+        keep = lab > 0
+        return self._regions(maps, labels, idx[keep], lab[keep], alt[keep])
+
+    def _candidates(self, maps: PixelMaps) -> np.ndarray:
+        """Flat indices (into the maps) of the measured pixels above the table, below
+        `max_height` and inside the workspace: what may show an object."""
         (x0, x1), (y0, y1) = self.bounds
         z = maps.z
-        idx = np.flatnonzero((z > MIN_OBJECT_Z) & (z < self.max_height))
+        candidate = (z > MIN_OBJECT_Z) & (z < self.max_height)
+        if maps.measured is not None:  # a hole's filled depth may be another surface's
+            candidate &= maps.measured
+        idx = np.flatnonzero(candidate)
         x, y = maps.x.ravel()[idx], maps.y.ravel()[idx]
-        idx = idx[(x > x0) & (x < x1) & (y > y0) & (y < y1)]
-        lab = self.classifier.classify_packed(pack_rgba(maps.rgb).ravel()[idx])
-        idx, lab = idx[lab > 0], lab[lab > 0]
-        labels = np.zeros(z.shape, np.uint8)
-        labels.ravel()[idx] = lab
-        rows, cols = np.divmod(idx, z.shape[1])
+        return np.asarray(idx[(x > x0) & (x < x1) & (y > y0) & (y < y1)])
+
+    def _classify(self, packed: np.ndarray, light: Illuminant) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and ambiguous alternatives (colors.py) of packed pixels under the frame's
+        light: the precomputed tables in the reference light, else under its gains."""
+        codes = codes_of(packed)
+        if light.neutral:
+            return self.classifier.table[codes], self.classifier.alternative[codes]
+        return self.classifier.classify_codes(codes, np.asarray(light.gains), light.overexposed)
+
+    def _regions(
+        self,
+        maps: PixelMaps,
+        labels: np.ndarray,
+        idx: np.ndarray,
+        lab: np.ndarray,
+        alt: np.ndarray,
+    ) -> list[ColorRegion]:
+        """One region per color with at least MIN_COLOR_PIXELS labelled pixels (`idx`, their
+        labels `lab` and alternatives `alt`; `labels` is the label image)."""
+        alternatives = None
+        if alt.any():
+            alternatives = np.zeros(labels.shape, np.uint8)
+            alternatives.ravel()[idx] = alt
+        rows, cols = np.divmod(idx, labels.shape[1])
         counts = np.bincount(lab, minlength=len(self.classifier.names) + 1)
         regions = []
         for label in np.flatnonzero(counts[1:] >= MIN_COLOR_PIXELS) + 1:
             sel = lab == label
             r, c = rows[sel], cols[sel]
             top, left = int(r.min()), int(c.min())
-            crop = labels[top : int(r.max()) + 1, left : int(c.max()) + 1]
-            regions.append(
-                ColorRegion(self.classifier.name(int(label)), top, left, crop == label, maps)
+            box = (slice(top, int(r.max()) + 1), slice(left, int(c.max()) + 1))
+            region = ColorRegion(
+                self.classifier.name(int(label)), top, left, labels[box] == label, maps
             )
+            if alternatives is not None and alt[sel].any():
+                region.alternatives = np.where(region.mask, alternatives[box], 0)
+            regions.append(region)
         return regions
+
+    def _mark_ambiguous(self, detections: list[Detection], regions: list[ColorRegion]) -> None:
+        """Give each object whose pixels often fit a second palette color almost as well as
+        their own that color as an alternative (`Detection.alternatives`): the camera could not
+        tell them apart under this light, so the planner should ask rather than guess."""
+        for region in regions:
+            if region.alternatives is None:
+                continue
+            alt = region.alternatives[region.mask]
+            x, y = region.x[region.mask], region.y[region.mask]
+            for det in detections:
+                if det.color != region.color:
+                    continue
+                inside = inside_convex(det.footprint, x, y)
+                share = np.bincount(alt[inside], minlength=len(self.classifier.names) + 1)
+                seen = max(int(inside.sum()), 1)
+                runner_up = int(np.argmax(share[1:])) + 1
+                if share[runner_up] >= AMBIGUOUS_SHARE * seen:
+                    det.alternatives = (self.classifier.name(runner_up),)
+
+
+def without_overlaps(blocks: list[Detection]) -> list[Detection]:
+    """Blocks less any weakly seen one (confidence at most WEAK) that shares much of its
+    volume with a better seen block: two blocks cannot be in one place, and a face lit
+    differently from the rest of its block (a highlight, a shadowed side) can pass for a
+    block of another colour beside it. Against a well seen block (confidence above WEAK) a
+    quarter of its volume is too much; against another weakly seen one, which may be the
+    wrong one of the two (the lower blocks of a stack are often both seen in part), half."""
+
+    def crowded(b: Detection) -> bool:
+        for k in blocks:
+            if k is b or k.confidence <= b.confidence:
+                continue
+            limit = MAX_SHARED if k.confidence > WEAK else MAX_SHARED_WEAK
+            if _shared(b, k) > limit:
+                return True
+        return False
+
+    return [b for b in blocks if b.confidence > WEAK or not crowded(b)]
+
+
+def _shared(weak: Detection, strong: Detection) -> float:
+    """About how much of a block's volume another block occupies too: the share of a 5 x 5
+    grid over its footprint inside the other's, times the share of its height they span."""
+    ew, es = BLOCK_EDGE[weak.size], BLOCK_EDGE[strong.size]
+    span = min(weak.top, strong.top) - max(weak.top - ew, strong.top - es)
+    apart = math.dist(weak.position[:2], strong.position[:2])
+    if span <= 0 or apart >= (ew + es) / math.sqrt(2):  # their footprints cannot meet
+        return 0.0
+    corners = np.asarray(weak.footprint, np.float64)
+    if len(corners) != 4:
+        return 0.0
+    t = (np.arange(5) + 0.5) / 5
+    u, v = (a.ravel() for a in np.meshgrid(t, t))
+    along, across = corners[1] - corners[0], corners[3] - corners[0]
+    pts = corners[0] + u[:, None] * along + v[:, None] * across
+    inside = inside_convex(np.asarray(strong.footprint), pts[:, 0], pts[:, 1])
+    return float(inside.mean()) * span / ew
+
+
+def _grow_into(labels: np.ndarray, idx: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """Labels of the candidate pixels `idx` after each unlabelled one takes the label of its
+    3 x 3 neighbourhood when exactly one label is there: blur and compression smear an
+    object's rim into the table's colour, which would shrink its faces; where two colours
+    meet, the smear belongs to neither. `labels` (the image) is updated in place."""
+    kernel = np.ones((3, 3), np.uint8)
+    highest = cv2.dilate(labels, kernel)
+    lowest = cv2.erode(np.where(labels == 0, np.uint8(255), labels), kernel)
+    rim = idx[~labelled]
+    one = highest.ravel()[rim] == lowest.ravel()[rim]
+    labels.ravel()[rim[one]] = highest.ravel()[rim[one]]
+    return np.asarray(labels.ravel()[idx])
+
+
+@dataclass(frozen=True)
+class FrameLight:
+    """What a frame shows of its light: the gains to the reference light, the table's colour
+    (None when too little of it shows) and the height band its pixels lie in."""
+
+    illuminant: Illuminant
+    table: TableLook | None
+    band: float
+
+
+def _unpack(packed: np.ndarray) -> np.ndarray:
+    """N x 3 uint8 RGB of pixels packed by `pack_rgba`."""
+    return np.ascontiguousarray(packed).view(np.uint8).reshape(-1, 4)[:, :3]
 
 
 def _explained_fraction(face: Face, blocks: list[Detection]) -> float:

@@ -4,6 +4,13 @@ Lambertian shading scales a surface's RGB by one factor, so a pixel matches a pa
 when it is that color times a shading factor in [MIN_SHADE, MAX_SHADE], up to a small residual.
 This keeps hue, saturation and brightness together: brown is dark orange in hue, gray is dark
 white in chroma, and only the brightness range tells them from orange and from the table.
+
+Under another light (illumination.py) a pixel is that color times a shading factor times the
+light's per-channel gains, clipped at the sensor's ceiling: `classify_codes` labels the
+quantized colors present in a frame under such gains, in the camera's own (observed) space, so
+the residual tolerance stays in units of sensor noise and clipped channels only bound the color.
+`fit_error` scores how well candidate gains explain a sample of pixels (the search for the
+light when the table cannot tell it).
 """
 
 from __future__ import annotations
@@ -17,6 +24,15 @@ MIN_SHADE = 0.42  # darkest lit face of a palette color (ambient light only), as
 MAX_SHADE = 1.06  # brightest face (facing the light)
 MAX_RESIDUAL = 16.0  # RGB distance (0-255) from the shaded palette color
 _BITS = 5  # quantization per channel: 32 levels, a 32 KiB table
+_LEVELS = 1 << _BITS
+OVEREXPOSED_SHADE = 1.7  # brightest face in a frame brighter than its clipped table shows
+AMBIGUITY_MARGIN = 8.0  # a runner-up color this close (RGB distance) to the best is as likely
+OVERSHADE_COST = 10.0  # ranking cost (RGB distance) per unit of shading above MAX_SHADE
+CLIPPED_CELL = _LEVELS - 1  # the top level (248-255) of a channel may be clipped
+# fit_error: the residual relative to the pixel's brightness (percent), capped, so dark and
+# bright pixels weigh alike and a pixel of no palette color costs a bounded amount.
+FIT_FLOOR = 40.0  # brightness (RGB norm) below which residuals are not scaled up further
+FIT_CAP = 40.0
 
 
 class ColorClassifier:
@@ -29,7 +45,10 @@ class ColorClassifier:
         refs = np.array([palette[n] for n in self.names], dtype=np.float64) * 255.0
         if refs.shape[1:] != (3,) or (refs < 0).any() or (refs > 255).any():
             raise ValueError("palette colors are RGB triples in [0, 1]")
-        self.table = _lookup_table(refs)
+        self.refs = refs
+        residuals = _residuals(refs)
+        self.table, self.alternative = _labels(residuals, residuals)
+        self._fit_error, self._nearest = _fit_tables(residuals)
 
     def classify(self, rgb: np.ndarray) -> np.ndarray:
         """Labels (uint8) of ... x 3 uint8 RGB pixels."""
@@ -40,15 +59,75 @@ class ColorClassifier:
 
     def classify_packed(self, rgba: np.ndarray) -> np.ndarray:
         """Labels of pixels packed as little-endian uint32 RGBA (`pack_rgba`), any shape."""
-        mask = (1 << _BITS) - 1
-        shift = 8 - _BITS
-        r = (rgba >> shift) & mask
-        g = (rgba >> (8 + shift)) & mask
-        b = (rgba >> (16 + shift)) & mask
-        return np.asarray(self.table[(r << (2 * _BITS)) | (g << _BITS) | b])
+        return np.asarray(self.table[codes_of(rgba)])
 
     def name(self, label: int) -> str:
         return self.names[label - 1]
+
+    def classify_codes(
+        self, codes: np.ndarray, gains: np.ndarray, overexposed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and ambiguous alternatives (`alternatives_of`) of pixels given as quantized
+        color codes (`codes_of`) under a light whose per-channel `gains` bring the frame to
+        the reference light. Only the colors present are classified (a frame shows a few
+        hundred of the 32768)."""
+        present = np.flatnonzero(np.bincount(codes, minlength=_LEVELS**3))
+        labels = np.zeros(_LEVELS**3, np.uint8)
+        alternatives = np.zeros(_LEVELS**3, np.uint8)
+        labels[present], alternatives[present] = self._classify_cells(present, gains, overexposed)
+        return np.asarray(labels[codes]), np.asarray(alternatives[codes])
+
+    def alternatives_of(self, rgba: np.ndarray) -> np.ndarray:
+        """For pixels packed by `pack_rgba`: 1 + the palette index of a second color that fits
+        them almost as well as their label (within AMBIGUITY_MARGIN, and within MAX_RESIDUAL),
+        or 0 when their color is clear."""
+        return np.asarray(self.alternative[codes_of(rgba)])
+
+    def _classify_cells(
+        self, cells: np.ndarray, gains: np.ndarray, overexposed: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and ambiguous alternatives of quantized colors under `gains`, in the
+        camera's space: a palette color shaded by s and divided by the gains, clipped at 255,
+        must come within MAX_RESIDUAL. A channel at the top level may be clipped: a model
+        above it fits there."""
+        rgb = _cell_centers(cells).astype(np.float32)  # M x 3 (float32: half the work)
+        clipped = _cell_levels(cells) == CLIPPED_CELL
+        rgb[clipped] = 255.0
+        model = (self.refs / np.asarray(gains, np.float64)).astype(np.float32)[None]  # 1 x K x 3
+        high = OVEREXPOSED_SHADE if overexposed else MAX_SHADE
+        open_ = ~clipped[:, None, :]  # channels whose value is measured, M x 1 x 3
+        num = (rgb[:, None, :] * model * open_).sum(axis=2)
+        den = (model * model * open_).sum(axis=2)
+        shade = np.where(den > 0, num / np.maximum(den, 1e-9), high)
+        # A clipped channel needs the model at least at the ceiling.
+        need = np.where(clipped[:, None, :], 255.0 / np.maximum(model, 1e-9), 0.0).max(axis=2)
+        best = np.full(shade.shape, np.inf)
+        rank = np.full(shade.shape, np.inf)
+        for s in (shade, np.maximum(shade, need)):
+            s = np.clip(s, MIN_SHADE, high)
+            pred = np.minimum(s[:, :, None] * model, 255.0)
+            diff = rgb[:, None, :] - pred
+            diff = np.where(clipped[:, None, :], np.maximum(diff, 0.0), diff)
+            residual = np.sqrt((diff * diff).sum(axis=2))
+            # Clipped channels fit any color bright enough: of two that fit, the one that
+            # needs the frame to be less overexposed is the likelier.
+            cost = residual + OVERSHADE_COST * np.maximum(s - MAX_SHADE, 0.0)
+            better = cost < rank
+            best, rank = np.where(better, residual, best), np.where(better, cost, rank)
+        return _labels(best, rank)
+
+    def fit_error(self, rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
+        """How badly each of M candidate gains (M x 3) explains N unclipped pixels (N x 3):
+        the mean over pixels of their relative residual from the nearest shaded palette color
+        after the gains (percent, capped at FIT_CAP)."""
+        return np.asarray(self._fit_error[_corrected_codes(rgb, gains)].mean(axis=1))
+
+    def nearest(self, rgb: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest palette color (index into `names`) of each of N pixels (N x 3) after
+        `gains` (3), whatever the distance, and that distance relative to the pixel's
+        brightness (percent, capped at FIT_CAP)."""
+        codes = _corrected_codes(rgb, np.asarray(gains)[None])[0]
+        return np.asarray(self._nearest[codes]), np.asarray(self._fit_error[codes])
 
 
 def pack_rgba(rgb: np.ndarray) -> np.ndarray:
@@ -57,16 +136,64 @@ def pack_rgba(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgba.view("<u4")[..., 0])
 
 
-def _lookup_table(refs: np.ndarray) -> np.ndarray:
-    levels = 1 << _BITS
-    step = 256 // levels
-    centers = np.arange(levels) * step + (step - 1) / 2.0
-    r, g, b = np.meshgrid(centers, centers, centers, indexing="ij")
-    rgb = np.stack([r, g, b], axis=-1).reshape(-1, 3)
-    # Best shading factor per palette color, clamped to the lit range, and the residual left.
+def codes_of(rgba: np.ndarray) -> np.ndarray:
+    """Quantized color codes (the lookup tables' index) of pixels packed by `pack_rgba`."""
+    mask = (1 << _BITS) - 1
+    shift = 8 - _BITS
+    r = (rgba >> shift) & mask
+    g = (rgba >> (8 + shift)) & mask
+    b = (rgba >> (16 + shift)) & mask
+    return np.asarray((r << (2 * _BITS)) | (g << _BITS) | b, np.intp)
+
+
+def _cell_levels(cells: np.ndarray) -> np.ndarray:
+    """M x 3 quantization levels (0-31) of color codes."""
+    mask = (1 << _BITS) - 1
+    return np.stack([(cells >> (2 * _BITS)) & mask, (cells >> _BITS) & mask, cells & mask], 1)
+
+
+def _cell_centers(cells: np.ndarray) -> np.ndarray:
+    """M x 3 RGB (float, 0-255) at the centers of quantized color cells."""
+    step = 256 // _LEVELS
+    return np.asarray(_cell_levels(cells) * step + (step - 1) / 2.0, np.float64)
+
+
+def _residuals(refs: np.ndarray) -> np.ndarray:
+    """32768 x K: each quantized color's distance from each palette color, shaded by the
+    factor in [MIN_SHADE, MAX_SHADE] that brings it nearest."""
+    rgb = _cell_centers(np.arange(_LEVELS**3))
     norms = (refs * refs).sum(axis=1)
     shade = np.clip((rgb @ refs.T) / norms, MIN_SHADE, MAX_SHADE)
-    residual = np.linalg.norm(rgb[:, None, :] - shade[:, :, None] * refs[None], axis=2)
-    best = residual.argmin(axis=1)
-    ok = residual[np.arange(len(rgb)), best] <= MAX_RESIDUAL
-    return np.where(ok, best + 1, 0).astype(np.uint8)
+    return np.asarray(np.linalg.norm(rgb[:, None, :] - shade[:, :, None] * refs[None], axis=2))
+
+
+def _labels(residual: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From M x K residuals (RGB distance) and ranking costs: 1 + the index of the best
+    ranked color when its residual is within MAX_RESIDUAL (else 0), and 1 + the index of the
+    runner-up when it also fits and ranks within AMBIGUITY_MARGIN of the best (else 0)."""
+    rows = np.arange(len(residual))
+    order = np.argsort(rank, axis=1)[:, :2]
+    best, second = order[:, 0], order[:, 1]
+    ok = residual[rows, best] <= MAX_RESIDUAL
+    close = (residual[rows, second] <= MAX_RESIDUAL) & (
+        rank[rows, second] - rank[rows, best] < AMBIGUITY_MARGIN
+    )
+    labels = np.where(ok, best + 1, 0).astype(np.uint8)
+    return labels, np.where(ok & close, second + 1, 0).astype(np.uint8)
+
+
+def _fit_tables(residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From `_residuals`: per quantized color, its residual from the nearest shaded palette
+    color relative to its brightness (percent, capped at FIT_CAP), and that color's index."""
+    rgb = _cell_centers(np.arange(_LEVELS**3))
+    brightness = np.maximum(np.linalg.norm(rgb, axis=1), FIT_FLOOR)
+    relative = 100.0 * residuals.min(axis=1) / brightness
+    return np.minimum(relative, FIT_CAP).astype(np.float32), residuals.argmin(axis=1)
+
+
+def _corrected_codes(rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """M x N quantized color codes of N pixels (N x 3) under each of M gains (M x 3)."""
+    g = np.asarray(gains, np.float32)[:, None, :]
+    corrected = np.clip(rgb[None, :, :].astype(np.float32) * g, 0, 255).astype(np.uint16)
+    q = corrected >> (8 - _BITS)
+    return np.asarray((q[..., 0] << (2 * _BITS)) | (q[..., 1] << _BITS) | q[..., 2])

@@ -22,6 +22,7 @@ class Detection:
     confidence: float
     top: float = 0.0  # height of the surface something resting on it would stand on, meters
     pixels: int = 0
+    alternatives: tuple[str, ...] = ()  # other colors its pixels fit almost as well
 
 
 @dataclass
@@ -33,6 +34,9 @@ class ColorRegion:
     left: int
     mask: np.ndarray  # bool crop
     maps: PixelMaps = field(repr=False)
+    # uint8 crop: 1 + the palette index of a color the pixel fits almost as well, or 0; None
+    # when no pixel of the region is ambiguous (colors.ColorClassifier.alternatives_of).
+    alternatives: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> slice:

@@ -12,17 +12,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from robot_llm.perception.depth import MEDIAN_LEFT
 from robot_llm.perception.detection import ColorRegion
+from robot_llm.perception.pixels import PixelMaps
 from robot_llm.perception.quantiles import median
 from robot_llm.perception.shapes import Rect, min_area_rect, outline_points
 
 FLAT_RANGE = 0.0015  # max height spread in a 3 x 3 neighbourhood of a flat pixel, meters
+# The spread of 9 samples of Gaussian noise is under 4.5 std in 99% of neighbourhoods.
+FLAT_NOISE = 4.5
 MIN_TOP_Z = 0.022  # the lowest block top is 30 mm up (on the table)
 MIN_FACE_PIXELS = 12
 # The flat test drops the face's rim pixels, and pixel centers lie half a pixel inside the edge:
 # a face's outline is grown by this many pixels on each side.
 EDGE_GROW = 1.5
 HIGHER = 0.004  # a neighbour this much higher than a face may be hiding part of it
+RIM_NOISE = 4.0  # ... plus this many times the depth noise at the rim (pixels.PixelMaps.noise)
 SAME_HEIGHT = 0.002
 MAX_PIECES_DIAMETER = 0.075  # the diagonal of the largest block top (0.071) plus a margin
 
@@ -44,11 +49,18 @@ class Face:
         return self.occluder is not None
 
 
-def flat_mask(z: np.ndarray) -> np.ndarray:
-    """Pixels whose 3 x 3 neighbourhood spans less than FLAT_RANGE in height."""
+def flat_range(noise: float) -> float:
+    """The largest height spread of a flat 3 x 3 neighbourhood, given the depth noise
+    (pixels.PixelMaps.noise): FLAT_RANGE on clean depth, wider in proportion to the noise the
+    median filter leaves (depth.py)."""
+    return max(FLAT_RANGE, FLAT_NOISE * MEDIAN_LEFT * noise)
+
+
+def flat_mask(z: np.ndarray, noise: float = 0.0) -> np.ndarray:
+    """Pixels whose 3 x 3 neighbourhood spans less than `flat_range(noise)` in height."""
     kernel = np.ones((3, 3), np.uint8)
     spread = cv2.dilate(z, kernel) - cv2.erode(z, kernel)
-    return np.asarray(spread < FLAT_RANGE)
+    return np.asarray(spread < flat_range(noise))
 
 
 def find_faces(region: ColorRegion, free: np.ndarray, pixel: float) -> list[Face]:
@@ -58,7 +70,7 @@ def find_faces(region: ColorRegion, free: np.ndarray, pixel: float) -> list[Face
     if width == 0:
         return []
     box = (slice(r0, r0 + height), slice(c0, c0 + width))
-    candidates = high[box] & flat_mask(region.z[box]).astype(np.uint8)
+    candidates = high[box] & flat_mask(region.z[box], region.maps.noise).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=4)
     faces = []
     maps = region.maps
@@ -87,7 +99,7 @@ def find_faces(region: ColorRegion, free: np.ndarray, pixel: float) -> list[Face
                 rect,
                 xy,
                 area,
-                _occluder(comp, top, left, face_z, maps.z, maps.x, maps.y, (h, w)),
+                _occluder(comp, top, left, face_z, maps, (h, w)),
                 len(rows),
             )
         )
@@ -145,12 +157,12 @@ def _occluder(
     top: int,
     left: int,
     face_z: float,
-    z: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
+    maps: PixelMaps,
     shape: tuple[int, int],
 ) -> tuple[float, float] | None:
-    """Mean xy of higher pixels right around a face, or None when nothing higher borders it."""
+    """Mean xy of higher pixels right around a face, or None when nothing higher borders it.
+    A face's rim keeps its depth noise (depth.py), so noisy depth raises the bar."""
+    z, x, y = maps.z, maps.x, maps.y
     pad = 3
     r0, c0 = max(top - pad, 0), max(left - pad, 0)
     r1, c1 = min(top + comp.shape[0] + pad, shape[0]), min(left + comp.shape[1] + pad, shape[1])
@@ -158,7 +170,7 @@ def _occluder(
     grown[top - r0 : top - r0 + comp.shape[0], left - c0 : left - c0 + comp.shape[1]] = comp
     ring = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool) & ~grown.astype(bool)
     zz = z[r0:r1, c0:c1]
-    higher = ring & (zz > face_z + HIGHER)
+    higher = ring & (zz > face_z + HIGHER + RIM_NOISE * maps.noise)
     if higher.sum() < 2:
         return None
     return (float(x[r0:r1, c0:c1][higher].mean()), float(y[r0:r1, c0:c1][higher].mean()))

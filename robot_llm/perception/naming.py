@@ -38,6 +38,7 @@ def to_scene(detections: Iterable[Detection], timestamp: float = 0.0) -> Scene:
                 yaw=float(d.yaw),
                 footprint=tuple((float(px), float(py)) for px, py in d.footprint),
                 confidence=float(min(max(d.confidence, 0.0), 1.0)),
+                color_alternatives=tuple(d.alternatives),
             )
         )
     return Scene(tuple(objects), timestamp=timestamp, source="camera")

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from robot_llm.perception.depth import prepare
+
 
 @dataclass(frozen=True)
 class Region:
@@ -117,6 +119,9 @@ class PixelMaps:
     depth: np.ndarray
     rgb: np.ndarray  # h x w x 3 uint8
     rays: CameraRays
+    noise: float = 0.0  # std of the depth's measured noise, meters (depth.py smoothed it)
+    holes: int = 0  # pixels that had no depth (filled from their nearest neighbour)
+    measured: np.ndarray | None = None  # h x w bool: the pixels with depth (None: all)
 
     def points(self, mask_or_index: np.ndarray | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """N x 3 table-frame points of the pixels selected by a mask or (rows, cols)."""
@@ -124,10 +129,15 @@ class PixelMaps:
 
 
 def pixel_maps(rgb: np.ndarray, depth: np.ndarray, rays: CameraRays) -> PixelMaps:
+    """The region's table-frame maps; its depth's holes are filled and its noise smoothed
+    first (depth.py)."""
     rows, cols = rays.region.slices
-    d = np.ascontiguousarray(depth[rows, cols], dtype=np.float32)
+    prepared = prepare(depth[rows, cols])
+    d = prepared.depth
     o = rays.origin.astype(np.float32)
     x = d * rays.rays[0] + o[0]
     y = d * rays.rays[1] + o[1]
     z = d * rays.rays[2] + o[2]
-    return PixelMaps(x, y, z, d, rgb[rows, cols], rays)
+    return PixelMaps(
+        x, y, z, d, rgb[rows, cols], rays, prepared.noise, prepared.holes, prepared.measured
+    )

@@ -48,6 +48,16 @@ class Rect:
         )
 
 
+def inside_convex(polygon: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which points (x, y) lie inside a convex polygon (N x 2, either winding)."""
+    poly = np.asarray(polygon, dtype=np.float64)
+    if len(poly) < 3:
+        return np.zeros(np.shape(x), bool)
+    ends = zip(poly, np.roll(poly, -1, axis=0), strict=True)
+    signs = np.stack([(bx - ax) * (y - ay) - (by - ay) * (x - ax) for (ax, ay), (bx, by) in ends])
+    return np.asarray((signs >= 0).all(axis=0) | (signs <= 0).all(axis=0))
+
+
 def outline_pixels(mask: np.ndarray, top: int = 0, left: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns (in the maps) of the outer boundary pixels of a region.
 

@@ -14,7 +14,7 @@ import numpy as np
 from robot_llm.perception.block_points import EXPLAIN_MARGIN, ColorPoints
 from robot_llm.perception.blocks import Square, block_detection
 from robot_llm.perception.detection import Detection
-from robot_llm.perception.quantiles import median, quantile
+from robot_llm.perception.quantiles import median, quantile, spread
 from robot_llm.perception.shapes import min_area_rect, sides
 from robot_llm.perception.side_fit import Fit, fit_partly_seen
 from robot_llm.perception.supports import SUPPORT_TOLERANCE, Supports
@@ -23,6 +23,8 @@ from robot_llm.tabletop.palette import BLOCK_EDGE
 COLUMN_RADIUS = 0.06  # pixels of a supporting block lie this close to the block it holds
 MIN_EVIDENCE = 12  # pixels of one color under a floating block
 MIN_LEFTOVER = 60  # unexplained pixels of one color that make a block on their own
+MIN_LEFTOVER_RISE = 0.008  # ... unless they lie along a level line (not_a_block)
+MAX_LEFTOVER_LENGTH = 0.08  # ... or stretch farther than a block top's diagonal (0.071)
 FLAT_TOLERANCE = 0.0012  # pixels this close in height to the highest one are a flat top
 MIN_FLAT_WIDTH = 0.004  # a flat top's pixels spread at least this far both ways, meters
 LARGEST = max(BLOCK_EDGE.values())
@@ -105,6 +107,8 @@ def leftover_blocks(
     found = []
     for cp in points.values():
         for group in cp.unexplained_groups(MIN_LEFTOVER):
+            if not_a_block(cp.xyz[group]):
+                continue
             z = cp.xyz[group, 2]
             top = quantile(z, 0.99)
             prior = np.array([median(cp.xyz[group, 0]), median(cp.xyz[group, 1])])
@@ -114,6 +118,16 @@ def leftover_blocks(
                 found.append(det)
                 supports.add(det.top, det.footprint)
     return found
+
+
+def not_a_block(xyz: np.ndarray) -> bool:
+    """Whether N x 3 unexplained points cannot be one block: they stretch farther than a block
+    top's diagonal (the walls and rim of a container, lit brighter or darker than the rest of
+    it), or lie along a level line (a block's visible sides rise a good part of its edge, and
+    a visible part of its top spreads both ways)."""
+    short, long = sides(min_area_rect(xyz[:, :2]))
+    low, high = spread(xyz[:, 2], 0.05, 0.95)
+    return long > MAX_LEFTOVER_LENGTH or (high - low < MIN_LEFTOVER_RISE and short < MIN_FLAT_WIDTH)
 
 
 def _block_from(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from robot_llm.planning.describe import article, inventory, plural
+from robot_llm.planning.describe import article, inventory, join, name, plural
 from robot_llm.planning.lexicon import ALL_KINDS, BLOCK, CONTAINERS, SIZE_ORDER, ZONE
 from robot_llm.planning.refs import Ref
 from robot_llm.planning.relations_ground import RelationGrounder, extreme, rel_text
@@ -151,6 +151,17 @@ class Resolver:
             colored = [t for t in self.world if t.color == ref.color]
         if colored:
             return colored
+        maybe = [t for t in things if ref.color in t.alt_colors]
+        if maybe:
+            # Only objects whose color the camera could not tell apart fit: ask, never guess.
+            unsure = join([name(t, self.world) for t in maybe])
+            verb = "is" if len(maybe) == 1 else "are"
+            return Missing(
+                f"I'm not sure I see {article(_described(ref, noun))}: {unsure} {verb} hard "
+                f"to tell from {ref.color} here.",
+                tuple(t.id for t in maybe),
+                noun,
+            )
         said = (
             f"any {_described(ref, noun, True)}"
             if ref.plural or ref.quant in ("all", "both", "count")

@@ -46,6 +46,7 @@ class Thing:
     support: str | None = None
     held: bool = False
     origin: tuple[float, float] = (0.0, 0.0)  # where it stood when planning began
+    alt_colors: tuple[str, ...] = ()  # colors the camera could not rule out (SceneObject)
 
     @property
     def xy(self) -> tuple[float, float]:
@@ -106,6 +107,7 @@ class TableModel:
                 float(o.position[2]),
                 yaw=float(o.yaw),
                 origin=(float(o.position[0]), float(o.position[1])),
+                alt_colors=tuple(o.color_alternatives),
             )
             for o in scene.objects
         }
