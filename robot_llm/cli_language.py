@@ -33,6 +33,8 @@ def stack_from_args(args: argparse.Namespace) -> StackConfig:
             curve_keys=getattr(args, "curve_keys", None),
             randomize=getattr(args, "randomize", None),
             randomize_strength=getattr(args, "randomize_strength", 1.0),
+            camera=getattr(args, "camera", None),
+            camera_calibration=getattr(args, "camera_calibration", None),
         ),
         perception=getattr(args, "perception", "camera"),
         planner=PlannerConfig(args.planner, planner_options(args)),
@@ -165,6 +167,20 @@ def add_randomize_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_camera_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--camera",
+        metavar="SPEC",
+        help="a real or recorded camera for the main view: uvc:0, realsense, folder:PATH, "
+        "video:PATH (docs/cameras.md)",
+    )
+    p.add_argument(
+        "--camera-calibration",
+        metavar="FILE",
+        help="the --camera's calibration file (robot-llm camera calibrate-extrinsics)",
+    )
+
+
 def add_planner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--planner",
@@ -236,6 +252,7 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
     )
     add_perception_argument(p)
     add_randomize_arguments(p)
+    add_camera_arguments(p)
     once = "one JSON object" if command else "one JSON object per command (JSON lines)"
     p.add_argument("--json", action="store_true", help=f"print {once} on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -35,6 +35,10 @@ class RobotConfig:
     `randomize` (a simulated robot only) is the seed of randomized rendering: lights, table
     texture and camera effects drawn per episode from it and `seed`, at `randomize_strength`
     (1: a real camera in an ordinary room; docs/perception.md). None renders the neutral look.
+
+    `camera` is a camera source spec (`uvc:0`, `realsense`, `folder:PATH`, `video:PATH`;
+    docs/cameras.md) whose frames replace the robot's main camera, calibrated by the file
+    `camera_calibration` (a folder recording may carry its own).
     """
 
     scene: str | None = None
@@ -44,8 +48,12 @@ class RobotConfig:
     curve_keys: str | None = None
     randomize: int | None = None
     randomize_strength: float = 1.0
+    camera: str | None = None
+    camera_calibration: str | None = None
 
     def __post_init__(self) -> None:
+        if self.camera_calibration is not None and self.camera is None:
+            raise ConfigError("camera_calibration needs a camera (--camera SPEC)")
         if not self.randomize_strength >= 0:
             raise ConfigError(
                 f"randomize_strength must be at least 0, got {self.randomize_strength}"

@@ -284,6 +284,10 @@ def open_session(
     }
     if rc.scene and rc.task:
         raise SessionInputError("give either --scene or --task, not both")
+    if rc.camera is not None and config.perception != "camera":
+        raise SessionInputError(
+            "--perception truth reads the simulator; a --camera is seen by camera"
+        )
     if rc.address is not None:
         return _remote_session(rc, backend, config.perception, on_link, extra)
     spec, episode_task, source = scene_of_config(rc)
@@ -298,10 +302,28 @@ def open_session(
         from robot_llm.perception import CameraPerceiver
 
         perceiver = CameraPerceiver()
-    sim_robot = SimRobot(world)
+    robot: Any = SimRobot(world)
+    if rc.camera is not None:
+        try:
+            robot = _with_camera(robot, rc)
+        except BaseException:
+            world.close()
+            raise
     return Session(
-        world, sim_robot, perceiver, scene_from_spec(spec), backend, episode_task, source, **extra
+        world, robot, perceiver, scene_from_spec(spec), backend, episode_task, source, **extra
     )
+
+
+def _with_camera(robot: Any, rc: RobotConfig) -> Any:
+    """`robot` with its main camera replaced by the camera `rc.camera` names; the robot is
+    closed when the camera cannot be used."""
+    from robot_llm.cameras.robot import attach_camera
+
+    try:
+        return attach_camera(robot, rc.camera or "", rc.camera_calibration)
+    except BaseException:
+        robot.close()
+        raise
 
 
 def scene_of_config(rc: RobotConfig) -> tuple[Any, Any, str]:
@@ -357,7 +379,8 @@ def _remote_session(
         robot = RemoteRobot(address, curve_keys=rc.curve_keys, on_link=on_link)
     except RobotError as err:
         raise SessionInputError(f"cannot reach the robot at {address}: {err}") from None
-    return Session(None, robot, CameraPerceiver(), reference, planner, None, address, **extra)
+    arm: Any = robot if rc.camera is None else _with_camera(robot, rc)
+    return Session(None, arm, CameraPerceiver(), reference, planner, None, address, **extra)
 
 
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:

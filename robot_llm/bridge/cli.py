@@ -54,6 +54,17 @@ def add_bridge_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="an option for the driver (repeatable)",
     )
+    p.add_argument(
+        "--camera",
+        metavar="SPEC",
+        help="a camera over the table in place of the driver's main camera: uvc:0, realsense, "
+        "folder:PATH, video:PATH (docs/cameras.md)",
+    )
+    p.add_argument(
+        "--camera-calibration",
+        metavar="FILE",
+        help="the --camera's calibration file, with its pose (camera calibrate-extrinsics)",
+    )
     p.add_argument("--state-hz", type=float, default=100.0, help="state rate (default 100)")
     p.add_argument("--camera-hz", type=float, default=15.0, help="camera rate (default 15)")
     p.add_argument(
@@ -141,8 +152,27 @@ def _driver_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def _load_driver(args: argparse.Namespace) -> Any:
+    """The driver `--driver` names, with `--camera` in place of its main camera: the camera is
+    opened first, so a camera that cannot be used is one line before the arm is touched."""
     from robot_llm.bridge.driver import load_driver
+
+    if args.camera is None:
+        if args.camera_calibration is not None:
+            raise BridgeInputError("--camera-calibration goes with --camera")
+        return load_driver(args.driver, _driver_options(args))
+    from robot_llm.bridge.camera_driver import CameraDriver
+    from robot_llm.cameras.spec import open_table_camera
+
+    source = open_table_camera(args.camera, args.camera_calibration)
+    try:
+        return CameraDriver(load_driver(args.driver, _driver_options(args)), source)
+    except BaseException:
+        source.close()
+        raise
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     from robot_llm.bridge.limits import SafetyLimits
     from robot_llm.bridge.server import BridgeServer, ServerConfig
 
@@ -169,7 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        driver = load_driver(args.driver, _driver_options(args))
+        driver = _load_driver(args)
         server = BridgeServer(driver, config)
         # PyBullet steps hold the GIL; a short switch interval lets the socket threads answer
         # within a fraction of a millisecond meanwhile.

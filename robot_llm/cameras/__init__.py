@@ -35,6 +35,7 @@ _WHERE = {
     "save_calibration": "calibration",
     "table_plane_depth": "geometry",
     "open_source": "spec",
+    "open_table_camera": "spec",
     "parse_source": "spec",
 }
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         save_calibration,
     )
     from robot_llm.cameras.geometry import table_plane_depth
-    from robot_llm.cameras.spec import open_source, parse_source
+    from robot_llm.cameras.spec import open_source, open_table_camera, parse_source
 
 
 def __getattr__(name: str) -> Any:
@@ -68,6 +69,7 @@ __all__ = [
     "EndOfRecording",
     "load_calibration",
     "open_source",
+    "open_table_camera",
     "parse_board",
     "parse_source",
     "save_calibration",

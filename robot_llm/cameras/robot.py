@@ -40,6 +40,14 @@ class CameraRobot:
             return self.source.capture(camera)
         return self.robot.capture(camera)
 
+    def next_frame(self, camera: str = "main", after: float | None = None) -> CameraFrame:
+        """A live view's next frame: the source's for the cameras it replaces (a live camera
+        paces itself), else the robot's stream (or a capture, for a robot without one)."""
+        if camera in self.cameras:
+            return self.source.capture(camera)
+        stream = getattr(self.robot, "next_frame", None)
+        return stream(camera, after) if stream is not None else self.robot.capture(camera)
+
     def command_ee(self, position: np.ndarray, yaw: float, gripper: float) -> Applied:
         return self.robot.command_ee(position, yaw, gripper)
 
@@ -71,3 +79,13 @@ class CameraRobot:
     def __getattr__(self, name: str) -> Any:
         """Anything else a particular robot offers (a sim robot's world, a link's state)."""
         return getattr(self.robot, name)
+
+
+def attach_camera(
+    robot: Robot, spec: str, calibration: str | None = None, cameras: Iterable[str] = ("main",)
+) -> CameraRobot:
+    """`robot` seeing through the camera `spec` names, placed on the table by its calibration
+    (robot_llm.cameras.open_table_camera)."""
+    from robot_llm.cameras.spec import open_table_camera
+
+    return CameraRobot(robot, open_table_camera(spec, calibration), cameras)

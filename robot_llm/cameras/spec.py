@@ -73,3 +73,19 @@ def open_source(
     if parsed.kind == "folder":
         return FolderSource(parsed.target, cal, fps=fps or 30.0, own_calibration=not raw)
     return VideoSource(parsed.target, cal)
+
+
+def open_table_camera(spec: str, calibration: str | Path | None = None) -> CameraSource:
+    """`open_source` for a camera that looks at the table for the stack: its frames must say
+    where the camera is, so the calibration (the file given, or a recorded folder's own) needs
+    the camera's pose; `CameraError` says how to get one."""
+    source = open_source(spec, calibration)
+    cal = source.calibration
+    if cal is None or not cal.has_pose:
+        source.close()
+        what = "has no pose" if cal is not None else "is missing"
+        raise CameraError(
+            f"--camera {spec}: the calibration {what}; give --camera-calibration FILE made by "
+            "robot-llm camera calibrate-extrinsics (docs/cameras.md)"
+        )
+    return source

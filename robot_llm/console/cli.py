@@ -22,6 +22,7 @@ from robot_llm.console.security import DEFAULT_BIND, TOKEN_ENV, Access
 
 def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
     from robot_llm.cli_language import (
+        add_camera_arguments,
         add_perception_argument,
         add_planner_arguments,
         add_randomize_arguments,
@@ -63,6 +64,7 @@ def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_planner_arguments(p)
     add_perception_argument(p)
     add_randomize_arguments(p)
+    add_camera_arguments(p)
     add_asr_arguments(p)
     p.set_defaults(handler=cmd_console)
     return p
