@@ -229,13 +229,11 @@ def parse_planner_options(
     return options
 
 
-def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> None:
+def add_robot_arguments(p: argparse.ArgumentParser, task_help: str) -> None:
+    """The arm and its table: a scene file or a seeded task, a simulated robot or a bridge."""
     p.add_argument("--scene", metavar="FILE", help="scene file (.yaml or .json)")
-    p.add_argument(
-        "--task", metavar="ID", help="a task id; the command defaults to its instruction"
-    )
+    p.add_argument("--task", metavar="ID", help=task_help)
     p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
-    add_planner_arguments(p)
     p.add_argument(
         "--robot",
         metavar="NAME|ADDRESS",
@@ -243,6 +241,12 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
         "behind a bridge server (tcp://HOST:PORT), whose objects --scene then only names",
     )
     p.add_argument("--curve-keys", metavar="DIR", help="CURVE key folder for --robot")
+    add_camera_arguments(p)
+
+
+def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> None:
+    add_robot_arguments(p, "a task id; the command defaults to its instruction")
+    add_planner_arguments(p)
     p.add_argument(
         "--confirm",
         action=argparse.BooleanOptionalAction,
@@ -252,7 +256,6 @@ def add_scene_arguments(p: argparse.ArgumentParser, command: bool = True) -> Non
     )
     add_perception_argument(p)
     add_randomize_arguments(p)
-    add_camera_arguments(p)
     once = "one JSON object" if command else "one JSON object per command (JSON lines)"
     p.add_argument("--json", action="store_true", help=f"print {once} on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

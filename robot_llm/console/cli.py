@@ -22,10 +22,10 @@ from robot_llm.console.security import DEFAULT_BIND, TOKEN_ENV, Access
 
 def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
     from robot_llm.cli_language import (
-        add_camera_arguments,
         add_perception_argument,
         add_planner_arguments,
         add_randomize_arguments,
+        add_robot_arguments,
     )
     from robot_llm.speech.cli import add_asr_arguments
 
@@ -34,16 +34,7 @@ def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="serve the operator console: a web page to watch, command and stop the arm",
         description="Serve the operator console (docs/console.md) and run one session behind it.",
     )
-    p.add_argument("--scene", metavar="FILE", help="scene file of a simulated arm")
-    p.add_argument("--task", metavar="ID", help="a task id (a simulated arm on its seeded scene)")
-    p.add_argument("--seed", type=int, default=0, help="task seed (with --task)")
-    p.add_argument(
-        "--robot",
-        metavar="NAME|ADDRESS",
-        help="a simulated robot by name (panda, the default), or the arm behind a bridge "
-        "server (tcp://HOST:PORT), whose objects --scene then only names",
-    )
-    p.add_argument("--curve-keys", metavar="DIR", help="CURVE key folder for --robot")
+    add_robot_arguments(p, "a task id (a simulated arm on its seeded scene)")
     p.add_argument(
         "--bind",
         default=DEFAULT_BIND,
@@ -64,7 +55,6 @@ def add_console_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_planner_arguments(p)
     add_perception_argument(p)
     add_randomize_arguments(p)
-    add_camera_arguments(p)
     add_asr_arguments(p)
     p.set_defaults(handler=cmd_console)
     return p
