@@ -45,3 +45,25 @@ def test_a_dead_physics_worker_latches_a_fault_and_the_server_keeps_answering() 
         assert applied.mode == "fault"  # acknowledged, and refused
         with RemoteRobot(server.address, control=False) as viewer:  # new clients still served
             assert viewer.state().mode == "fault"
+
+
+def test_an_unchanged_state_is_sent_again_and_a_moved_arm_is_rendered_anew() -> None:
+    from bridge_support import SCENE
+
+    driver = SimDriver(scene=str(SCENE))
+    try:
+        pool = driver._renders
+        first = driver.capture("main")
+        again = driver.capture("main")
+        assert (pool.rendered, pool.reused) == (1, 1)
+        assert np.array_equal(first.rgb, again.rgb) and np.array_equal(first.depth, again.depth)
+        assert again.timestamp >= first.timestamp
+        p, yaw = driver.ee_target()
+        for _ in range(24):  # one second of control periods toward a point 8 cm away
+            driver.write_ee(p + np.array([0.0, 0.08, -0.05]), yaw, 1.0)
+        moved = driver.capture("main")
+        assert (pool.rendered, pool.reused) == (2, 1)
+        changed = np.abs(moved.rgb.astype(int) - first.rgb).sum(axis=2) > 30
+        assert changed.mean() > 0.002  # the arm is drawn where it went
+    finally:
+        driver.close()

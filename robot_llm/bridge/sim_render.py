@@ -5,6 +5,12 @@ core); in the server's process that would stall its sockets, watchdog and contro
 worker builds the same scene in its own PyBullet client and, per request, copies the arm's joint
 positions and the objects' poses of the driver's latest physics snapshot, then renders one
 camera. Run as `python -m robot_llm.bridge.sim_render`; it exits when its stdin closes.
+
+A worker keeps its camera's newest image with the state it showed. When a request's state is the
+same (every joint and object pose within `SAME_STATE_TOL`: far below a pixel), as while the arm
+holds still, it sends that image again instead of rendering: the renderer would draw the same
+pixels (camera effects are seeded from the image, so even a randomized look repeats exactly),
+and an idle arm's cameras then cost almost nothing. Frames keep fresh timestamps.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from robot_llm.envs.world import TabletopWorld
 from robot_llm.types import CameraFrame
 
 RENDER_TIMEOUT_S = 20.0
+SAME_STATE_TOL = 1e-4  # radians, meters, quaternion components: a twentieth of a pixel at most
 
 
 # -- the server side ------------------------------------------------------------------------------
@@ -39,13 +46,14 @@ class _Worker:
     def __init__(self, init: Mapping[str, object]) -> None:
         self.process = WorkerProcess("robot_llm.bridge.sim_render", init, "render worker")
 
-    def render(self, camera: str, snap: Snapshot) -> CameraFrame:
+    def render(self, camera: str, snap: Snapshot) -> tuple[CameraFrame, bool]:
+        """The frame, and whether the worker sent its previous image again (same state)."""
         reply = self.process.request(
             {"type": "render", "camera": camera, "joints": snap.joints, "objects": snap.objects},
             RENDER_TIMEOUT_S,
         )
         f = Fields(reply, "image")
-        return CameraFrame(
+        frame = CameraFrame(
             f.array("rgb"),
             f.array("depth"),
             np.asarray(reply["intrinsics"], dtype=float),
@@ -53,6 +61,7 @@ class _Worker:
             snap.timestamp,
             camera,
         )
+        return frame, bool(reply.get("reused", False))
 
     def close(self) -> None:
         self.process.close()
@@ -70,6 +79,8 @@ class RenderPool:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self.rendered = 0  # frames drawn by a renderer
+        self.reused = 0  # frames sent again because the state had not changed
 
     def _queue(self, camera: str) -> queue.Queue[_Worker | None]:
         with self._lock:
@@ -91,7 +102,13 @@ class RenderPool:
                 worker = _Worker(self.init)
                 with self._lock:
                     self._all.append(worker)
-            return worker.render(camera, snapshot())
+            frame, reused = worker.render(camera, snapshot())
+            with self._lock:
+                if reused:
+                    self.reused += 1
+                else:
+                    self.rendered += 1
+            return frame
         except (OSError, EOFError, TimeoutError, ValueError) as err:
             if worker is not None:
                 worker.close()
@@ -125,31 +142,58 @@ def _serve(inp: int, out: int) -> None:
     write_message(out, {"type": "ready"})
     arm = world.require_arm()
     c = world.client
+    renders = {"main": world.render_main, "wrist": world.render_wrist}
+    last: dict[str, tuple[_State, dict[str, object]]] = {}  # per camera: state, reply
     while True:
         try:
             req = read_message(inp)
         except EOFError:
             return
         try:
-            for j, q in zip(arm.movable, Fields(req, "render").vector("joints"), strict=True):
-                p.resetJointState(arm.body, j, float(q), physicsClientId=c)
-            for oid, pose in Fields(req, "render").mapping("objects").items():
-                v = np.asarray(pose, dtype=float)
-                p.resetBasePositionAndOrientation(world.bodies[oid], v[:3], v[3:], c)
-            renders = {"main": world.render_main, "wrist": world.render_wrist}
-            frame = renders[Fields(req, "render").text("camera")]()
-            write_message(
-                out,
-                {
-                    "type": "image",
-                    "rgb": encode_array(frame.rgb),
-                    "depth": encode_array(frame.depth),
-                    "intrinsics": frame.intrinsics.matrix.tolist(),
-                    "extrinsics": np.asarray(frame.extrinsics).tolist(),
-                },
+            f = Fields(req, "render")
+            camera = f.text("camera")
+            state = _State(
+                f.vector("joints"),
+                {k: np.asarray(v, dtype=float) for k, v in f.mapping("objects").items()},
             )
+            before = last.get(camera)
+            if before is not None and state.same_as(before[0]):
+                write_message(out, {**before[1], "reused": True})
+                continue
+            for j, q in zip(arm.movable, state.joints, strict=True):
+                p.resetJointState(arm.body, j, float(q), physicsClientId=c)
+            for oid, v in state.objects.items():
+                p.resetBasePositionAndOrientation(world.bodies[oid], v[:3], v[3:], c)
+            frame = renders[camera]()
+            reply: dict[str, object] = {
+                "type": "image",
+                "rgb": encode_array(frame.rgb),
+                "depth": encode_array(frame.depth),
+                "intrinsics": frame.intrinsics.matrix.tolist(),
+                "extrinsics": np.asarray(frame.extrinsics).tolist(),
+            }
+            last[camera] = (state, reply)
+            write_message(out, reply)
         except Exception as err:  # one bad request must not end the worker
             write_message(out, error_reply(err))
+
+
+class _State:
+    """What a render shows: the arm's joint positions and each object's pose (xyz, xyzw)."""
+
+    def __init__(self, joints: np.ndarray, objects: Mapping[str, np.ndarray]) -> None:
+        self.joints = np.asarray(joints, dtype=float)
+        self.objects = dict(objects)
+
+    def same_as(self, other: _State) -> bool:
+        if self.joints.shape != other.joints.shape or self.objects.keys() != other.objects.keys():
+            return False
+        if np.abs(self.joints - other.joints).max(initial=0.0) > SAME_STATE_TOL:
+            return False
+        return all(
+            np.abs(v - other.objects[k]).max(initial=0.0) <= SAME_STATE_TOL
+            for k, v in self.objects.items()
+        )
 
 
 if __name__ == "__main__":
