@@ -78,7 +78,10 @@ BROWSER_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-BRIDGE_ARGS = ["bridge", "serve", "--driver", "sim", "--bind", "tcp://127.0.0.1:0"]
+BRIDGE_ARGS = [  # launch/console.yaml's bridge, on a free port
+    *("bridge", "serve", "--driver", "sim", "--bind", "tcp://127.0.0.1:0"),
+    *("--driver-option", "render_detail=light", "--camera-rate", "wrist=12"),
+]
 FIGURES = ("fps", "stop", "escape", "close", "quiet")
 CAMERAS = ("main", "wrist")
 POLL_S = 0.001  # the observer's sampling period

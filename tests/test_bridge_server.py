@@ -299,3 +299,20 @@ def test_one_client_controls_at_a_time_and_hold_needs_resume() -> None:
             first.close()
         with RemoteRobot(server.address, client="second") as second:  # released by bye
             assert second.hold().mode == "ok"
+
+
+def test_a_camera_with_a_rate_of_its_own_is_paced_by_it_and_reported() -> None:
+    from robot_llm.bridge.driver import load_driver
+    from robot_llm.bridge.server import ServerConfig
+
+    config = ServerConfig(bind="tcp://127.0.0.1:0", camera_hz=15.0, camera_rates={"wrist": 4.0})
+    server = BridgeServer(load_driver("mock"), config)
+    server.start()
+    try:
+        assert server.camera.rate("wrist") == 4.0 and server.camera.rate("main") == 15.0
+        with RemoteRobot(server.address) as robot:
+            reply = robot.configure(camera_hz=10.0)
+            assert reply["camera_hz"] == 10.0 and reply["camera_rates"] == {"wrist": 4.0}
+            assert server.camera.rate("main") == 10.0 and server.camera.rate("wrist") == 4.0
+    finally:
+        server.stop()

@@ -67,3 +67,31 @@ def test_an_unchanged_state_is_sent_again_and_a_moved_arm_is_rendered_anew() -> 
         assert changed.mean() > 0.002  # the arm is drawn where it went
     finally:
         driver.close()
+
+
+def test_light_render_detail_draws_the_arm_with_its_collision_shapes() -> None:
+    import pybullet as p
+
+    from robot_llm.envs.assets import resolve_asset
+    from robot_llm.envs.light_visuals import light_visuals_urdf
+    from robot_llm.envs.robots import PANDA
+
+    full = resolve_asset(PANDA.urdf)
+    light = light_visuals_urdf(full)
+    assert light_visuals_urdf(full) == light  # written once
+    client = p.connect(p.DIRECT)
+    try:
+        shapes = {}
+        for name, path in (("full", full), ("light", light)):
+            body = p.loadURDF(path, physicsClientId=client)
+            joints = [p.getJointInfo(body, j, physicsClientId=client)[1] for j in range(12)]
+            files = [s[4].decode() for s in p.getVisualShapeData(body, physicsClientId=client)]
+            shapes[name] = (joints, files)
+        assert shapes["light"][0] == shapes["full"][0]  # the same arm
+        assert any("/visual/" in f for f in shapes["full"][1])
+        meshes = [f for f in shapes["light"][1] if f.endswith(".obj")]
+        assert meshes and all("/collision/" in f for f in meshes)
+    finally:
+        p.disconnect(client)
+    with pytest.raises(ValueError, match="render_detail"):
+        SimDriver(scene="x.yaml", render_detail="low")

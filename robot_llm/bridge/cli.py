@@ -68,6 +68,13 @@ def add_bridge_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--state-hz", type=float, default=100.0, help="state rate (default 100)")
     p.add_argument("--camera-hz", type=float, default=15.0, help="camera rate (default 15)")
     p.add_argument(
+        "--camera-rate",
+        action="append",
+        default=[],
+        metavar="CAMERA=HZ",
+        help="a camera's own rate, e.g. wrist=12 (repeatable; others use --camera-hz)",
+    )
+    p.add_argument(
         "--camera-encoding",
         choices=("raw", "jpeg", "png"),
         default="raw",
@@ -152,6 +159,19 @@ def _driver_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _camera_rates(items: list[str]) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for item in items:
+        camera, sep, value = item.partition("=")
+        try:
+            rates[camera.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not camera.strip():
+            raise BridgeInputError(f"--camera-rate {item!r}: expected CAMERA=HZ, e.g. wrist=12")
+    return rates
+
+
 def _load_driver(args: argparse.Namespace) -> Any:
     """The driver `--driver` names, with `--camera` in place of its main camera: the camera is
     opened first, so a camera that cannot be used is one line before the arm is touched."""
@@ -185,6 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             bind=args.bind,
             state_hz=args.state_hz,
             camera_hz=args.camera_hz,
+            camera_rates=_camera_rates(args.camera_rate),
             camera_encoding=args.camera_encoding,
             jpeg_quality=args.jpeg_quality,
             limits=limits,

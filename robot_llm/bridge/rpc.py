@@ -145,6 +145,7 @@ class RequestHandler:
             "state_hz": cfg.state_hz,
             "control_hz": self.control.robot.control_hz,
             "camera_hz": cam.hz,
+            "camera_rates": dict(cam.rates),
             "camera_encoding": cam.encoding,
             "jpeg_quality": cam.jpeg_quality,
             "heartbeat_s": cfg.limits.watchdog_s / 4,

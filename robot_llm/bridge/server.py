@@ -14,6 +14,7 @@ import os
 import random
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class ServerConfig:
     bind: str = DEFAULT_ADDRESS
     state_hz: float = 100.0
     camera_hz: float = 15.0
+    camera_rates: Mapping[str, float] = field(default_factory=dict)  # per camera, over camera_hz
     camera_encoding: str = "raw"
     jpeg_quality: int = 90
     camera_threads: int = 2
@@ -77,6 +79,9 @@ class ServerConfig:
             )
         if not (self.state_hz > 0 and self.camera_hz > 0):
             raise ValueError("state and camera rates must be > 0 Hz")
+        for camera, hz in self.camera_rates.items():
+            if not hz > 0:
+                raise ValueError(f"camera {camera!r}: rate must be > 0 Hz, got {hz}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg quality must be 1..100, got {self.jpeg_quality}")
 
@@ -94,7 +99,10 @@ class BridgeServer:
         self.server_id = secrets.token_hex(8)
         self.control = ArmControl(driver, self.config.limits)
         self.camera = CameraSettings(
-            self.config.camera_hz, self.config.camera_encoding, self.config.jpeg_quality
+            self.config.camera_hz,
+            self.config.camera_encoding,
+            self.config.jpeg_quality,
+            dict(self.config.camera_rates),
         )
         self._endpoints: Endpoints | None = None
         self._ctx: zmq.Context[zmq.Socket[bytes]] | None = None

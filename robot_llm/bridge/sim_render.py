@@ -19,6 +19,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import numpy as np
 import pybullet as p
@@ -34,6 +35,9 @@ from robot_llm.bridge.worker_pipe import (
     write_message,
 )
 from robot_llm.envs.appearance import Appearance
+from robot_llm.envs.assets import resolve_asset
+from robot_llm.envs.light_visuals import light_visuals_urdf
+from robot_llm.envs.robots import RobotDescription, get_robot
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.types import CameraFrame
 
@@ -131,7 +135,7 @@ def _serve(inp: int, out: int) -> None:
     try:
         look = init.get("appearance")
         world = TabletopWorld(
-            str(init["robot"]),
+            _robot(str(init["robot"]), str(init.get("render_detail", "full"))),
             renderer=str(init.get("renderer", "tiny")),
             appearance=Appearance.from_dict(dict(look)) if isinstance(look, Mapping) else None,
         )
@@ -176,6 +180,17 @@ def _serve(inp: int, out: int) -> None:
             write_message(out, reply)
         except Exception as err:  # one bad request must not end the worker
             write_message(out, error_reply(err))
+
+
+def _robot(name: str, detail: str) -> str | RobotDescription:
+    """The robot to draw: by name, or ("light" detail) its description drawn with its collision
+    shapes (envs/light_visuals.py)."""
+    if detail == "full":
+        return name
+    if detail != "light":
+        raise ValueError(f"unknown render detail {detail!r}; details are full, light")
+    description = get_robot(name)
+    return replace(description, urdf=light_visuals_urdf(resolve_asset(description.urdf)))
 
 
 class _State:

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import zmq
 
@@ -72,6 +72,10 @@ class CameraSettings:
     hz: float = 15.0
     encoding: str = "raw"
     jpeg_quality: int = 90
+    rates: dict[str, float] = field(default_factory=dict)  # cameras with a rate of their own
+
+    def rate(self, camera: str) -> float:
+        return self.rates.get(camera, self.hz)
 
 
 class CameraStreamer:
@@ -163,7 +167,7 @@ class CameraStreamer:
                 with self._sched:
                     now = time.monotonic()
                     due = max(self._due[camera], now)
-                    self._due[camera] = due + 1.0 / max(self.settings.hz, 0.1)
+                    self._due[camera] = due + 1.0 / max(self.settings.rate(camera), 0.1)
                     order = next(self._order)
                 if stop.wait(max(0.0, due - now)):
                     return

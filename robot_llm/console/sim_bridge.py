@@ -16,12 +16,18 @@ from robot_llm.bridge.driver import load_driver
 from robot_llm.bridge.server import BridgeServer, ServerConfig
 from robot_llm.config import RobotConfig
 
+# The live view's budget on a two-core computer: the arm drawn with its collision shapes
+# (about a sixth less CPU per image) and the wrist camera at 12 Hz leave the main camera its
+# 15 Hz while the arm moves (docs/benchmarks.md, the operator console).
+RENDER_DETAIL = "light"
+CAMERA_RATES = {"wrist": 12.0}
+
 
 class SimBridge:
     """A started in-process bridge server over a simulated arm; `close()` holds and stops it."""
 
     def __init__(self, robot: RobotConfig, camera_hz: float = 15.0) -> None:
-        options: dict[str, object] = {"robot": robot.sim_robot}
+        options: dict[str, object] = {"robot": robot.sim_robot, "render_detail": RENDER_DETAIL}
         if robot.scene:
             options["scene"] = robot.scene
         if robot.task:
@@ -32,7 +38,10 @@ class SimBridge:
         self._folder = Path(tempfile.mkdtemp(prefix="robot-llm-console-"))
         driver = load_driver("sim", options)
         config = ServerConfig(
-            bind=f"ipc://{self._folder / 'bridge'}", camera_hz=camera_hz, camera_encoding="raw"
+            bind=f"ipc://{self._folder / 'bridge'}",
+            camera_hz=camera_hz,
+            camera_rates=CAMERA_RATES,
+            camera_encoding="raw",
         )
         self.server = BridgeServer(driver, config)
         try:
