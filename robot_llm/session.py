@@ -9,6 +9,7 @@ turns), and a plan is executed by the `Executor` with replanning. Each turn give
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,9 @@ from robot_llm.types import CameraFrame, Plan, PlanResult, Scene
 if TYPE_CHECKING:
     from robot_llm.execution import Executor
     from robot_llm.planning import History, Planner
+
+
+log = logging.getLogger(__name__)
 
 
 class ScenePerceiver(Protocol):
@@ -309,9 +313,22 @@ def open_session(
         except BaseException:
             world.close()
             raise
+        perceiver = perceiver_for(robot)
     return Session(
         world, robot, perceiver, scene_from_spec(spec), backend, episode_task, source, **extra
     )
+
+
+def perceiver_for(robot: Any, camera: str = "main") -> Any:
+    """The perceiver for a robot's camera: `CameraPerceiver`, or `ColourOnlyPerceiver` when
+    the camera measures no depth (a USB camera, a video); a log line says which."""
+    from robot_llm.perception import CameraPerceiver, ColourOnlyPerceiver
+
+    measures = getattr(robot, "camera_depth", None)
+    if measures is None or measures(camera):
+        return CameraPerceiver()
+    log.info("camera %s measures no depth: objects placed from their known sizes", camera)
+    return ColourOnlyPerceiver()
 
 
 def _with_camera(robot: Any, rc: RobotConfig) -> Any:
@@ -357,7 +374,7 @@ def _remote_session(
     """A session on an arm behind a bridge server: camera frames come over the bridge and are
     perceived here; a scene file, if given, only names the objects (their ids)."""
     from robot_llm.bridge.client import RemoteRobot
-    from robot_llm.perception import CameraPerceiver, scene_from_spec
+    from robot_llm.perception import scene_from_spec
     from robot_llm.robots.base import RobotError
 
     if perception != "camera":
@@ -380,7 +397,7 @@ def _remote_session(
     except RobotError as err:
         raise SessionInputError(f"cannot reach the robot at {address}: {err}") from None
     arm: Any = robot if rc.camera is None else _with_camera(robot, rc)
-    return Session(None, arm, CameraPerceiver(), reference, planner, None, address, **extra)
+    return Session(None, arm, perceiver_for(arm), reference, planner, None, address, **extra)
 
 
 def scene_objects(scene: Scene) -> list[dict[str, Any]]:

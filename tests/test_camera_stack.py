@@ -197,3 +197,50 @@ def test_a_live_view_streams_the_cameras_frames_and_the_arms_other_cameras(
             assert first.rgb.shape == (240, 320, 3) and second.timestamp > first.timestamp
         finally:
             robot.close()
+
+
+def colour_only_recording(folder: Path, frame: CameraFrame) -> Path:
+    writer = FolderWriter(folder, depth=False)
+    for _ in range(FRAMES):
+        writer.write(frame)
+    cal = CameraCalibration((frame.width, frame.height), frame.intrinsics)
+    writer.write_calibration(cal.with_pose(frame.extrinsics, {"method": "simulator"}))
+    return folder
+
+
+def test_a_colour_only_camera_is_perceived_from_known_sizes(
+    moved_frame: CameraFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from robot_llm.perception import ColourOnlyPerceiver
+
+    folder = colour_only_recording(tmp_path / "rgb", moved_frame)
+    config = StackConfig(robot=RobotConfig(scene=str(SCENE), camera=f"folder:{folder}"))
+    session = open_session(config)
+    try:
+        assert isinstance(session.perceiver, ColourOnlyPerceiver)
+        _, scene, _ = session.plan("put the red block in the green bowl")
+        assert scene.source == "camera:colour-only"
+        (red,) = [o for o in scene.objects if o.color == "red" and o.kind == "block"]
+        assert np.linalg.norm(np.asarray(red.position[:2]) - MOVED_TO) < 0.006
+    finally:
+        session.close()
+    argv = ["camera", "check", "--source", f"folder:{folder}", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    found = sorted((o["color"], o["kind"]) for o in json.loads(captured.out)["objects"])
+    assert found == sorted((o.color, o.kind) for o in load_scene(SCENE).objects)
+    assert "objects are placed from their known sizes" in captured.err
+
+
+def test_a_colour_only_camera_behind_the_bridge_picks_the_colour_only_perceiver(
+    moved_frame: CameraFrame, tmp_path: Path
+) -> None:
+    from robot_llm.perception import CameraPerceiver, ColourOnlyPerceiver
+    from robot_llm.session import perceiver_for
+
+    folder = colour_only_recording(tmp_path / "rgb", moved_frame)
+    driver = CameraDriver(load_driver("mock"), open_table_camera(f"folder:{folder}"))
+    with serving(driver) as server, RemoteRobot(server.address) as robot:
+        assert robot.camera_depth("main") is False and robot.camera_depth("wrist") is True
+        assert isinstance(perceiver_for(robot), ColourOnlyPerceiver)
+        assert isinstance(perceiver_for(robot, "wrist"), CameraPerceiver)

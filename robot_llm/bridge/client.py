@@ -85,6 +85,7 @@ class RemoteRobot:
             limits=limits.robot_limits(),
         )
         self.limits = limits
+        self.description = robot  # what the server's driver says about the arm and cameras
         self.period = 1.0 / robot.control_hz
         self._lock = threading.Lock()
         self._sync(welcome.state)
@@ -112,6 +113,12 @@ class RemoteRobot:
         self._check_camera(camera)
         newer_than = None if after is None else after + 1e-6
         return self._feeds.frame(camera, newer_than, self.camera_timeout)
+
+    def camera_depth(self, camera: str = "main") -> bool:
+        """Whether the camera measures depth (False: a colour-only camera, whose frames carry
+        the table plane's depth)."""
+        self._check_camera(camera)
+        return self.description.camera(camera).depth
 
     def _check_camera(self, camera: str) -> None:
         if camera not in self._info.cameras:

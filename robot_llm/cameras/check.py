@@ -26,14 +26,16 @@ class CheckResult:
     drawing: np.ndarray  # H x W x 3 RGB
 
 
-def check_frame(frame: CameraFrame, out: Path | None = None) -> CheckResult:
-    """Perceive `frame` with the stack's CameraPerceiver, draw the objects over it, and write
-    the drawing to `out` (PNG) when given."""
+def check_frame(frame: CameraFrame, out: Path | None = None, depth: bool = True) -> CheckResult:
+    """Perceive `frame` as the stack would (CameraPerceiver; ColourOnlyPerceiver for a camera
+    that measures no `depth`), draw the objects over it, and write the drawing to `out` (PNG)
+    when given."""
     from robot_llm.console.views import draw_objects
-    from robot_llm.perception import CameraPerceiver
+    from robot_llm.perception import CameraPerceiver, ColourOnlyPerceiver
 
+    perceiver = CameraPerceiver() if depth else ColourOnlyPerceiver()
     t0 = time.perf_counter()
-    scene = CameraPerceiver().perceive(frame)
+    scene = perceiver.perceive(frame)
     seconds = time.perf_counter() - t0
     drawing = draw_objects(frame.rgb, scene.objects, frame.intrinsics, frame.extrinsics)
     if out is not None and not cv2.imwrite(str(out), np.ascontiguousarray(drawing[:, :, ::-1])):

@@ -225,18 +225,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         if source.depth_from_table_plane:
             _progress(
-                f"note: {source.name} measures no depth; its frames carry the table plane's "
-                "depth (heights must come from the objects' known sizes)"
+                f"note: {source.name} measures no depth; objects are placed from their known "
+                "sizes, as standing on the table (stacks are not resolved; docs/cameras.md)"
             )
         frame = source.capture("main")
     finally:
         source.close()
-    result = check_frame(frame, out_path)
-    if source.depth_from_table_plane and not result.scene.objects:
-        _progress(
-            "note: CameraPerceiver finds objects by their height above the table, so on the "
-            "table plane's depth it finds none (docs/cameras.md)"
-        )
+    result = check_frame(frame, out_path, depth=not source.depth_from_table_plane)
     out = {
         "source": source.name,
         "depth_from_table_plane": source.depth_from_table_plane,

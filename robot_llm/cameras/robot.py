@@ -40,6 +40,13 @@ class CameraRobot:
             return self.source.capture(camera)
         return self.robot.capture(camera)
 
+    def camera_depth(self, camera: str = "main") -> bool:
+        """Whether the camera measures depth (a colour-only source's frames do not)."""
+        if camera in self.cameras:
+            return not self.source.depth_from_table_plane
+        own = getattr(self.robot, "camera_depth", None)
+        return bool(own(camera)) if own is not None else True
+
     def next_frame(self, camera: str = "main", after: float | None = None) -> CameraFrame:
         """A live view's next frame: the source's for the cameras it replaces (a live camera
         paces itself), else the robot's stream (or a capture, for a robot without one)."""
