@@ -11,7 +11,8 @@ envs/targets.render_supersampled) and calibrates with robot_llm.cameras exactly 
   by a camera near the simulator's main camera (eye moved up to 10 cm, aim up to 5 cm); the
   camera pose's position error (mm) and rotation error (degrees) from the first placement alone
   and from all of them, each with the true camera matrix and with the one this trial's
-  intrinsic calibration found (the whole procedure);
+  intrinsic calibration found (the whole procedure); and the focal check's figures (the focal
+  length the placements imply, against the true one, and how many trials it warned in);
 - hand-eye: a small board on the back of the gripper at --arm-poses random arm poses in view
   of the same fixed camera (true camera matrix), refined on the corners' pixels; the camera
   pose's errors.
@@ -40,7 +41,7 @@ import pybullet as p
 
 from robot_llm.cameras.boards import Board, parse_board
 from robot_llm.cameras.calibration import CameraCalibration
-from robot_llm.cameras.extrinsics import Placement, board_pose, calibrate_extrinsics
+from robot_llm.cameras.extrinsics import FocalCheck, Placement, board_pose, calibrate_extrinsics
 from robot_llm.cameras.geometry import rotation_angle_deg
 from robot_llm.cameras.handeye import calibrate_hand_eye
 from robot_llm.cameras.intrinsics import calibrate_intrinsics
@@ -143,11 +144,24 @@ def extrinsics_trial(
             calibrated, fit = calibrate_extrinsics(taken[:count], cal, board)
             est = calibrated.table_from_camera
             assert est is not None
-            out[f"{name}, {count} placement{'s' * (count > 1)}"] = {
+            check = calibrated.extrinsics_info.get("focal_from_placements")
+            row = {
                 "position_error_mm": 1000 * float(np.linalg.norm(est[:3, 3] - camera[:3, 3])),
                 "rotation_error_deg": rotation_angle_deg(est, camera),
                 "rms_px": fit.rms_px,
+                # the focal check (extrinsics.focal_check): the focal length the placements
+                # imply against the true one, in percent, and whether it warned
+                "placements_focal_error_pct": float("nan"),
+                "focal_warning": 0.0,
             }
+            if check is not None:
+                k, truth = cal.camera_matrix, calibrations["true_intrinsics"].camera_matrix
+                implied = check["scale"] * k[1, 1] / truth[1, 1]
+                row["placements_focal_error_pct"] = 100 * abs(implied - 1)
+                row["focal_warning"] = float(
+                    FocalCheck(check["scale"], check["sd"], check["rms_px"]).disagrees
+                )
+            out[f"{name}, {count} placement{'s' * (count > 1)}"] = row
     return out
 
 
@@ -202,10 +216,15 @@ def hand_eye_trial(
 
 def summary(values: list[float]) -> dict[str, float]:
     a = np.asarray(values, float)
+    a = a[np.isfinite(a)]  # nan: not measured in that trial
+    if not len(a):
+        return {"trials": 0}
     return {
         "mean": round(float(a.mean()), 4),
+        "p50": round(float(np.median(a)), 4),
         "p95": round(float(np.percentile(a, 95)), 4),
         "max": round(float(a.max()), 4),
+        **({"trials": len(a)} if len(a) < len(values) else {}),
     }
 
 
@@ -249,8 +268,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "extrinsics": {
             name: {
-                key: summary([r[name][key] for r in extr])
-                for key in ("position_error_mm", "rotation_error_deg", "rms_px")
+                **{
+                    key: summary([r[name][key] for r in extr])
+                    for key in ("position_error_mm", "rotation_error_deg", "rms_px")
+                },
+                "placements_focal_error_pct": summary(
+                    [r[name]["placements_focal_error_pct"] for r in extr]
+                ),
+                "focal_warnings": int(sum(r[name]["focal_warning"] for r in extr)),
             }
             for name in extr[0]
             if name != "seed"

@@ -20,10 +20,13 @@ from robot_llm.cameras.calibration import (
     save_calibration,
 )
 from robot_llm.cameras.extrinsics import (
+    FocalCheck,
     Placement,
     board_pose,
     calibrate_extrinsics,
+    focal_check,
     load_placements,
+    solve_pose,
 )
 from robot_llm.cameras.geometry import (
     board_on_table,
@@ -196,6 +199,71 @@ def test_calibrate_extrinsics_command_adds_the_pose_to_the_file(
     assert main(argv) == 2
     assert "refused: RMS reprojection error" in one_error_line(capsys)
     assert cal_file.read_text() == before
+
+
+def scaled_focal(k: np.ndarray, scale: float) -> np.ndarray:
+    """The camera matrix with fx and fy (not the principal point) times `scale`."""
+    out = np.array(k, float)
+    out[0, 0] *= scale
+    out[1, 1] *= scale
+    return out
+
+
+def test_the_placements_check_the_focal_length_without_moving_the_pose(
+    table_placements: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Three placements fix a common focal scale to about a percent here: far too loosely to
+    # replace the intrinsics (the pose keeps them), tightly enough to catch one that is off by
+    # 10%, which the reprojection error does not (under 0.3 px here, and the camera 13 cm off).
+    size, truth = (SPEC.width, SPEC.height), table_placements["truth"]
+    shots = table_placements["shots"]
+    placements = [Placement(pose, [TABLE_BOARD.detect(rgb)]) for pose, rgb in shots]
+    result, _ = calibrate_extrinsics(placements, CameraCalibration(size, truth), TABLE_BOARD)
+    check = result.extrinsics_info["focal_from_placements"]
+    assert abs(check["scale"] - 1) < 0.015 and 0 < check["sd"] < 0.01
+    assert not FocalCheck(check["scale"], check["sd"], check["rms_px"]).disagrees
+    off = CameraCalibration(size, scaled_focal(truth, 1.10))
+    result, fit = calibrate_extrinsics(placements, off, TABLE_BOARD)
+    check = result.extrinsics_info["focal_from_placements"]
+    assert abs(check["scale"] * 1.10 - 1) < 0.03  # it finds the true focal length again
+    assert FocalCheck(check["scale"], check["sd"], check["rms_px"]).disagrees
+    assert fit.rms_px < 0.3  # what the reprojection error alone would have let through
+    views = [(p.table_from_board, p.views[0]) for p in placements if p.views[0] is not None]
+    obj = np.concatenate([v.object_points @ t[:3, :3].T + t[:3, 3] for t, v in views])
+    img = np.concatenate([v.image_points for _, v in views])
+    assert np.allclose(fit.camera_from_board, solve_pose(obj, img, off).camera_from_board)
+    camera = table_placements["camera"]
+    est = result.table_from_camera
+    assert est is not None and np.linalg.norm(est[:3, 3] - camera[:3, 3]) > 0.08
+    # The command says so on stderr, and still writes the pose it solved.
+    cal_file = tmp_path / "camera.yaml"
+    save_calibration(off, cal_file)
+    lines = ["placements:"]
+    for i, (pose, rgb) in enumerate(shots):
+        write_images(tmp_path / f"place{i}", [rgb])
+        x, y, yaw = pose[0, 3], pose[1, 3], np.degrees(np.arctan2(pose[1, 0], pose[0, 0]))
+        lines.append(f"  - {{x: {x:.9f}, y: {y:.9f}, yaw_deg: {yaw:.9f}, images: place{i}}}")
+    (tmp_path / "board.yaml").write_text("\n".join(lines) + "\n")
+    argv = ["camera", "calibrate-extrinsics", "--board", TABLE_BOARD.spec]
+    argv += ["--calibration", str(cal_file), "--board-pose", str(tmp_path / "board.yaml")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "focal length check: the placements fit best with it -" in captured.out
+    assert "warning: the board placements put the focal length -" in captured.err
+    assert load_calibration(cal_file).extrinsics_info["focal_from_placements"] == check
+
+
+def test_the_focal_check_stays_quiet_when_the_placements_do_not_pin_it_down() -> None:
+    # A small board seen face-on says nothing about the focal length: no check, no warning.
+    k = SPEC.intrinsics.matrix
+    cal = CameraCalibration((SPEC.width, SPEC.height), k)
+    grid = np.stack(np.meshgrid(np.linspace(0, 0.1, 5), np.linspace(0, 0.1, 5)), -1)
+    obj = np.concatenate([grid.reshape(-1, 2), np.zeros((25, 1))], axis=1)
+    camera_from_board = pose_matrix(np.zeros(3), [-0.05, -0.05, 1.2])
+    rvec, tvec = cv2.Rodrigues(camera_from_board[:3, :3])[0], camera_from_board[:3, 3]
+    img = cv2.projectPoints(obj, rvec, tvec, k, None)[0].reshape(-1, 2)
+    img += np.random.default_rng(3).normal(0, 0.1, img.shape)
+    assert focal_check(obj, img, cal, camera_from_board) is None
 
 
 def test_extrinsics_refuses_a_chessboard_and_an_unseen_board(tmp_path: Path) -> None:

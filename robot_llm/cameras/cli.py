@@ -389,6 +389,7 @@ def cmd_calibrate_extrinsics(args: argparse.Namespace) -> int:
     from robot_llm.cameras.boards import parse_board
     from robot_llm.cameras.calibration import load_calibration, save_calibration
     from robot_llm.cameras.extrinsics import (
+        FocalCheck,
         Placement,
         calibrate_extrinsics,
         load_placements,
@@ -453,9 +454,27 @@ def cmd_calibrate_extrinsics(args: argparse.Namespace) -> int:
         f"RMS reprojection error {fit.rms_px:.3f} px over {fit.points} corners "
         f"({len(placements)} placement{'s' * (len(placements) > 1)})",
         f"camera at ({x:.3f}, {y:.3f}, {z:.3f}) m in the table frame",
-        f"wrote {out_path}",
     ]
+    focal = result.extrinsics_info.get("focal_from_placements")
+    warning = None
+    if focal is not None:
+        out["focal_from_placements"] = focal
+        check = FocalCheck(focal["scale"], focal["sd"], focal["rms_px"])
+        off = 100 * (check.scale - 1)
+        lines.append(
+            f"focal length check: the placements fit best with it {off:+.2f}% "
+            f"+- {100 * check.sd:.2f}% (the pose uses the calibrated one)"
+        )
+        if check.disagrees:
+            warning = (
+                f"warning: the board placements put the focal length {off:+.1f}% from the "
+                "intrinsics'; the camera's distance may be off by about as much: check the "
+                "intrinsics and the placements' measured poses"
+            )
+    lines.append(f"wrote {out_path}")
     _emit(args, out, lines)
+    if warning is not None:
+        _progress(warning)
     return OK
 
 

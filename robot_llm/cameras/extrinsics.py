@@ -4,6 +4,19 @@ The board (ChArUco or an ArUco grid: every corner identified, so the pose is una
 at one or more poses the user measured, `table_from_board`. Its corners, put in the table frame
 through those poses, and their pixels give the table's pose in the camera (`cv2.solvePnP`,
 refined by Levenberg-Marquardt), and so the camera's pose in the table.
+
+The pose is solved with the intrinsics as calibrated. The focal length is what sets the
+camera's distance (a focal length e% off moves the camera e% of its distance along its axis),
+and the reprojection error hardly shows an error there, so the placements' corners are also
+used to check it (`focal_check`): they lie on one plane seen obliquely, which fixes a common
+focal scale together with the pose, only far more loosely than intrinsic calibration does: one
+standard deviation of 0.25-1.1% for three A3 placements 1.25 m away (0.5-1.6% for one), and
+it strays up to 3.4 of them, against about 0.1% from 20 views of a hand-held board. Solving
+the pose with that scale put the camera up to 19 mm off where the calibrated focal length gave
+2.5 mm (benchmarks/calibration.py, tune split, three placements), and weighting the two by
+their standard deviations moved the worst trial by 0.1 mm. So the scale is reported, and a
+focal length it contradicts grossly (FOCAL_WARN_FRACTION) is warned about, but the pose never
+uses it.
 """
 
 from __future__ import annotations
@@ -26,6 +39,16 @@ from robot_llm.errors import read_user_file
 
 MAX_RMS_PX = 1.0
 MIN_POINTS = 8
+# focal_check: a scale is only reported when the placements pin it to this (one standard
+# deviation), and warned about when it is further from 1 than both FOCAL_WARN_SIGMAS standard
+# deviations and FOCAL_WARN_FRACTION.
+# The implied scale strays further than its standard deviation says: on held-out trials of
+# benchmarks/calibration.py it was up to 1.5% from the true focal length with three placements
+# and 3.5% with one, so a 1% limit warned falsely in 2 of 20 trials; hence 5% (about 6 cm of
+# camera distance at 1.25 m: a gross error, such as intrinsics for another image size or zoom).
+FOCAL_CHECK_MAX_SD = 0.02
+FOCAL_WARN_SIGMAS = 4.0
+FOCAL_WARN_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,86 @@ def solve_pose(
     return BoardPose(pose_matrix(rvec, tvec), rms, len(obj))
 
 
+@dataclass(frozen=True)
+class FocalCheck:
+    """The common focal scale (fx and fy both times `scale`, principal point and distortion as
+    calibrated) that best fits the placements' corners together with the pose, its standard
+    deviation, and the RMS reprojection error with it."""
+
+    scale: float
+    sd: float
+    rms_px: float
+
+    @property
+    def disagrees(self) -> bool:
+        """Whether the placements contradict the calibrated focal length (FOCAL_WARN_*)."""
+        off = abs(self.scale - 1.0)
+        return off > FOCAL_WARN_SIGMAS * self.sd and off > FOCAL_WARN_FRACTION
+
+    def describe(self) -> dict[str, float]:
+        return {
+            "scale": round(self.scale, 5),
+            "sd": round(self.sd, 5),
+            "rms_px": round(self.rms_px, 4),
+        }
+
+
+def focal_check(
+    object_points: np.ndarray,
+    image_points: np.ndarray,
+    calibration: CameraCalibration,
+    camera_from_points: np.ndarray,
+    iterations: int = 50,
+) -> FocalCheck | None:
+    """The focal scale the points imply, fitted with their pose by Levenberg-Marquardt from
+    `camera_from_points` (the fixed-intrinsics pose); None when they do not pin it down to
+    FOCAL_CHECK_MAX_SD (a small board seen nearly face-on, points close to a line)."""
+    obj = np.asarray(object_points, np.float64).reshape(-1, 3)
+    img = np.asarray(image_points, np.float64).reshape(-1, 2)
+    if len(obj) < MIN_POINTS:
+        return None
+    k0 = np.asarray(calibration.camera_matrix, float)
+    dist = np.asarray(calibration.distortion, float)
+    rvec = cv2.Rodrigues(np.asarray(camera_from_points, float)[:3, :3])[0].ravel()
+    x = np.concatenate([rvec, np.asarray(camera_from_points, float)[:3, 3], [0.0]])
+
+    def residuals(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = k0.copy()
+        k[0, 0] *= np.exp(x[6])
+        k[1, 1] *= np.exp(x[6])
+        projected, jac = cv2.projectPoints(obj, x[:3], x[3:6], k, dist)
+        jacobian = np.empty((2 * len(obj), 7))
+        jacobian[:, :6] = jac[:, :6]
+        jacobian[:, 6] = jac[:, 6] * k[0, 0] + jac[:, 7] * k[1, 1]  # d / d log(scale)
+        return (projected.reshape(-1, 2) - img).ravel(), jacobian
+
+    r, jac = residuals(x)
+    cost, damping = float(r @ r), 1e-3
+    for _ in range(iterations):
+        normal = jac.T @ jac
+        step = np.linalg.solve(normal + damping * np.diag(np.diag(normal)), -jac.T @ r)
+        r_new, jac_new = residuals(x + step)
+        if float(r_new @ r_new) < cost:
+            x, r, jac, cost = x + step, r_new, jac_new, float(r_new @ r_new)
+            damping *= 0.3
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        else:
+            damping *= 10.0
+            if damping > 1e8:
+                break
+    dof = len(r) - 7
+    try:
+        covariance = np.linalg.inv(jac.T @ jac) * (cost / dof)
+    except np.linalg.LinAlgError:
+        return None
+    scale = float(np.exp(x[6]))
+    sd = scale * float(np.sqrt(max(covariance[6, 6], 0.0)))
+    if not sd <= FOCAL_CHECK_MAX_SD:
+        return None
+    return FocalCheck(scale, sd, float(np.sqrt(cost / len(obj))))
+
+
 def board_pose(views: Sequence[BoardView], calibration: CameraCalibration) -> BoardPose:
     """The pose of a static board seen in one or more frames of a fixed camera (all views'
     points solved together), with the RMS reprojection error over them."""
@@ -90,7 +193,9 @@ def calibrate_extrinsics(
     solved for all of them: boards at several places spread the points over the workspace,
     which pins the camera's rotation down far better than one board does. The returned
     BoardPose is the table's pose in the camera. `CalibrationRefused` when too few corners were
-    seen or the reprojection error exceeds `max_rms_px`.
+    seen or the reprojection error exceeds `max_rms_px`. The extrinsics info holds the focal
+    check (`focal_check`; `focal_from_placements`, absent when the placements do not pin the
+    focal length down); the pose always uses the calibration's intrinsics.
     """
     if not board.identifies_corners:
         raise CalibrationError(
@@ -112,7 +217,8 @@ def calibrate_extrinsics(
             f"refused: the board was found in {seen} of {frames} frames "
             f"({points} corners; at least {MIN_POINTS} needed)"
         )
-    fit = solve_pose(np.concatenate(obj), np.concatenate(img), calibration)
+    all_obj, all_img = np.concatenate(obj), np.concatenate(img)
+    fit = solve_pose(all_obj, all_img, calibration)
     if not fit.rms_px <= max_rms_px:
         raise CalibrationRefused(
             f"refused: RMS reprojection error {fit.rms_px:.2f} px is over {max_rms_px:g} px; "
@@ -126,6 +232,9 @@ def calibrate_extrinsics(
         "points": fit.points,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    check = focal_check(all_obj, all_img, calibration, fit.camera_from_board)
+    if check is not None:
+        info["focal_from_placements"] = check.describe()
     return calibration.with_pose(invert_pose(fit.camera_from_board), info), fit
 
 
