@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from robot_llm.console.hub import Client, ConsoleRefused, Hub
+from robot_llm.console.hub import LOOP_TICK_S, Client, ConsoleRefused, Hub
 from robot_llm.console.security import Access
 
 log = logging.getLogger("robot_llm.console")
@@ -202,14 +202,24 @@ def create_app(
         client = hub.connect(outbox.send, outbox.send_frame, hello.get("role") == "drive")
         on_pages(hub.page_count)
         sender = asyncio.create_task(outbox.drain(ws))
+        ticker = asyncio.create_task(_keep_time(hub))
         try:
             await _receive(ws, hub, client)
         finally:
             sender.cancel()
+            ticker.cancel()
             hub.disconnect(client)
             on_pages(hub.page_count)
 
     return app
+
+
+async def _keep_time(hub: Hub) -> None:
+    """Tell the hub that this event loop runs, so that its watchdog can tell a silent page
+    from a console that could not listen (hub.LOOP_TICK_S)."""
+    while True:
+        hub.loop_tick()
+        await asyncio.sleep(LOOP_TICK_S)
 
 
 async def _hello(ws: WebSocket, access: Access) -> dict[str, Any] | None:

@@ -31,6 +31,13 @@ HOLD_AFTER_S: Final = 0.3  # a driving page silent this long while the arm works
 LOG_LINES: Final = 200  # lines a page gets on connecting
 STATE_PERIOD_S: Final = 0.2  # the state message's period while a page is connected
 WATCH_TICK_S: Final = 0.02  # how often the watchdog looks at the page and the arm's mode
+# The web server's event loop says it is alive every LOOP_TICK_S. When it has not for
+# LOOP_LATE_S (the process starved of CPU, the GIL held elsewhere), a page's pings may be waiting
+# unread in our socket: the page is not judged silent for time the console itself was not
+# listening, up to MAX_DEAF_S, after which the arm is held whatever the reason.
+LOOP_TICK_S: Final = 0.05
+LOOP_LATE_S: Final = 0.1
+MAX_DEAF_S: Final = 1.0
 
 Publish = Callable[[dict[str, Any]], None]
 
@@ -79,6 +86,8 @@ class Hub:
         self.robot_name, self.source, self.cameras = robot_name, source, cameras
         self._estop, self._reset, self._robot_mode, self._link = estop, reset, robot_mode, link
         self.hold_after_s = hold_after_s
+        self._loop_seen = time.monotonic()  # the event loop's latest tick
+        self._listening_since = 0.0  # when the event loop last came back from a stall
         self._on_event = on_event  # the episode recording
         self._clients: dict[int, Client] = {}
         self._ids = itertools.count(1)
@@ -163,6 +172,23 @@ class Hub:
     def recent_log(self) -> list[str]:
         """The latest progress lines, oldest first (what a page gets on connecting)."""
         return list(self._log)
+
+    def loop_tick(self, now: float | None = None) -> None:
+        """The web server's event loop is running (called every `LOOP_TICK_S` from it)."""
+        now = time.monotonic() if now is None else now
+        if now - self._loop_seen > LOOP_LATE_S:
+            self._listening_since = now  # back from a stall: pings from then on count
+        self._loop_seen = now
+
+    def page_silence(self, client: Client, now: float) -> float | None:
+        """How long the page has been silent while the console was listening (None: the
+        console is not listening now, and has not been for less than `MAX_DEAF_S`)."""
+        deaf = now - self._loop_seen
+        if LOOP_LATE_S < deaf < MAX_DEAF_S:
+            return None
+        if deaf >= MAX_DEAF_S:
+            return now - client.last_seen
+        return now - max(client.last_seen, self._listening_since)
 
     def handle(self, client: Client, message: dict[str, Any]) -> None:
         """One message from a page (docs/console.md); a refused one is answered with an error."""
@@ -329,8 +355,8 @@ class Hub:
             driver = self.driver
             if driver is None or not self._busy.is_set() or self.session.stopped:
                 continue
-            silent = time.monotonic() - driver.last_seen
-            if silent > self.hold_after_s:
+            silent = self.page_silence(driver, time.monotonic())
+            if silent is not None and silent > self.hold_after_s:
                 self.hold(f"the driving page went quiet ({silent * 1000:.0f} ms)")
 
     def _publish_state(self) -> None:
