@@ -21,6 +21,11 @@ sensor noise, blur, JPEG, depth noise with holes) and in the world's randomized 
 row per condition with whether it meets issue 24's targets (`TARGETS`). Perception is tuned
 on the tune split; only the held-out split (other scene seeds, other parameters) is reported.
 `--conditions` picks conditions by name or family.
+
+Every timed run starts afresh (`CameraPerceiver.reset`): the benchmark's frames are separate
+scenes, and a run must not reuse the light its frame's previous run estimated.
+`--keep-light` (with `--split`) keeps it instead, in the benchmark's order of frames (each
+scene under each condition in turn), as a camera's stream would.
 """
 
 from __future__ import annotations
@@ -92,12 +97,16 @@ def yaw_error(a: float, b: float) -> float:
 
 
 def timed(
-    perceiver: CameraPerceiver, frame: CameraFrame, repeat: int
+    perceiver: CameraPerceiver, frame: CameraFrame, repeat: int, keep_light: bool = False
 ) -> tuple[Scene, float, float]:
     """The scene, and the least wall and CPU time of `repeat` runs (other processes on a busy
-    machine only ever add time)."""
+    machine only ever add time). Each run starts with nothing kept from earlier frames or runs
+    (`CameraPerceiver.reset`), as for the first frame of a camera, unless `keep_light`: then
+    the perceiver keeps the light of the frames before (a camera's stream)."""
     walls, cpus = [], []
     for _ in range(repeat):
+        if not keep_light:
+            perceiver.reset()
         t0, c0 = time.perf_counter(), time.process_time()
         scene = perceiver.perceive(frame)
         walls.append(time.perf_counter() - t0)
@@ -210,6 +219,7 @@ def evaluate_conditions(
     verbose: bool,
     repeat: int = 1,
     only: list[str] | None = None,
+    keep_light: bool = False,
 ) -> dict[str, Any]:
     """Perception on the same scenes under each real-camera condition of a split
     (benchmarks/perception_conditions.py): each scene is rendered once, then degraded per
@@ -236,7 +246,7 @@ def evaluate_conditions(
                 rendered = world.render_main(segmentation=True)
                 frame = rendered.to_camera_frame()
             seen = cond.apply(frame, frame_rng(split, n, k))
-            scene, wall, cpu = timed(perceiver, seen, repeat)
+            scene, wall, cpu = timed(perceiver, seen, repeat, keep_light)
             times[cond.name].append(wall)
             cpu_times[cond.name].append(cpu)
             assert rendered.segmentation is not None
@@ -268,6 +278,7 @@ def evaluate_conditions(
         "frames": len(next(iter(times.values()), [])),
         "targets": TARGETS,
         "conditions": rows,
+        "keep_light": keep_light,
         "load_average": os.getloadavg()[0],
     }
 
@@ -413,7 +424,8 @@ def print_conditions(result: dict[str, Any]) -> None:
             "yes" if r["meets_targets"] else "NO",
         ]
         print(f"{r['condition']:<{width}s}  " + "  ".join(f"{c:>7s}" for c in cells))
-    print(f"load average {result['load_average']:.1f}")
+    kept = "kept between frames" if result.get("keep_light") else "each run afresh"
+    print(f"light estimate: {kept}; load average {result['load_average']:.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,6 +456,13 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="with --split: comma-separated condition names or families (default: all)",
     )
+    ap.add_argument(
+        "--keep-light",
+        action="store_true",
+        help="with --split: keep the light estimated on earlier frames between frames and "
+        "runs (CameraPerceiver.reset is not called), as in a camera's stream; by default "
+        "every run starts afresh",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--verbose", action="store_true", help="list misses on stderr")
     args = ap.parse_args(argv)
@@ -453,7 +472,15 @@ def main(argv: list[str] | None = None) -> int:
         seed = SCENE_SEED[args.split] if args.seed is None else args.seed
         only = [c.strip() for c in args.conditions.split(",") if c.strip()]
         result = evaluate_conditions(
-            args.split, per_task, args.hard, seed, args.min_pixels, args.verbose, repeat, only
+            args.split,
+            per_task,
+            args.hard,
+            seed,
+            args.min_pixels,
+            args.verbose,
+            repeat,
+            only,
+            args.keep_light,
         )
         result["repeat"] = repeat
         if args.json:

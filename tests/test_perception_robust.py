@@ -3,8 +3,9 @@
 One rendered scene of every palette colour (blocks, a stack, a bowl, a zone and a tray) is
 perceived clean, then again after each degradation; objects must keep their colours, kinds
 and positions, and nothing may appear that is not there. The colour-constancy pieces (the
-table's gains, the palette fit, classification under gains) and the ambiguity path (a colour
-the camera cannot tell apart makes the planner ask) are tested on their own as well.
+table's gains, the palette fit, classification under gains, the light a camera keeps between
+frames) and the ambiguity path (a colour the camera cannot tell apart makes the planner ask)
+are tested on their own as well.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import pytest
 
 from robot_llm.envs.appearance import Appearance, kelvin_to_rgb
 from robot_llm.envs.camera_effects import apply_depth_effects, apply_rgb_effects
-from robot_llm.perception import CameraPerceiver
+from robot_llm.perception import CameraPerceiver, illumination
 from robot_llm.perception.colors import ColorClassifier, codes_of, pack_rgba
 from robot_llm.perception.depth import fill_holes, noise_level, prepare
 from robot_llm.perception.illumination import (
     REFERENCE_TABLE_RGB,
+    REFIT_EVERY,
+    TableLook,
+    estimate,
+    estimate_with,
     fit_gains,
     illuminant_from_table,
 )
@@ -179,6 +184,118 @@ def test_classification_under_neutral_gains_matches_the_lookup_table() -> None:
     labels, _ = classifier.classify_codes(codes, np.ones(3))
     top = ((codes >> 10) == 31) | (((codes >> 5) & 31) == 31) | ((codes & 31) == 31)
     assert np.array_equal(labels[~top], classifier.table[~top])  # the top level may clip
+
+
+# A table the perceiver was not told of (its reference is beige): the light must be fitted to
+# the palette, and is kept for the camera's next frames.
+BEIGE_REFERENCE = (225.0, 200.0, 170.0)
+
+
+def test_a_kept_light_is_dropped_when_the_light_changes(
+    clean_frame: CameraFrame, clean_scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fits = []
+    real_fit = illumination.fit_gains
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[float, float, float]:
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(illumination, "fit_gains", counted)
+    warm = degraded(clean_frame, Appearance(white_balance=kelvin_to_rgb(3000.0)))
+    cool = degraded(clean_frame, Appearance(white_balance=kelvin_to_rgb(11000.0)))
+    perceiver = CameraPerceiver(table_rgb=BEIGE_REFERENCE)
+    first = perceiver.perceive(warm)
+    assert len(fits) == 1  # the table does not explain the objects: fitted to the palette
+    assert_same_objects(first, clean_scene)
+    assert perceiver.perceive(warm).to_dict() == first.to_dict()
+    assert len(fits) == 1  # the same light again: kept
+    # The light changes (the table's colour moves): fitted anew, and the colours stay right.
+    after_warm = perceiver.perceive(cool)
+    assert len(fits) == 2
+    assert_same_objects(after_warm, clean_scene)
+    # Whatever came before, a frame gives what a fresh perceiver gives.
+    assert (
+        after_warm.to_dict() == CameraPerceiver(table_rgb=BEIGE_REFERENCE).perceive(cool).to_dict()
+    )
+    # Another camera, or a reset perceiver, keeps nothing.
+    assert len(fits) == 3  # the fresh perceiver's own fit
+    perceiver.perceive(replace(cool, camera="wrist"))
+    assert len(fits) == 4
+    perceiver.reset()
+    assert perceiver.perceive(cool).to_dict() == after_warm.to_dict()
+    assert len(fits) == 5
+
+
+def _palette_pixels(
+    colors: list[str], light: tuple[float, float, float], seed: int, n: int = 800
+) -> np.ndarray:
+    """`n` pixels of shaded palette colours seen under a per-channel `light`, with noise."""
+    rng = np.random.default_rng(seed)
+    refs = np.array([PALETTE[c] for c in colors]) * 255.0
+    shade = rng.uniform(0.5, 1.0, size=(n, 1))
+    pixels = refs[rng.integers(len(refs), size=n)] * shade * np.array(light)
+    return np.clip(pixels + rng.normal(0, 1.5, pixels.shape), 0, 255).astype(np.uint8)
+
+
+def test_a_kept_light_is_not_carried_into_another_scene() -> None:
+    """Two scenes whose tables look alike under different lights (another table): the light
+    kept from the first must not serve the second."""
+    classifier = ColorClassifier(PALETTE)
+    reference = REFERENCE_TABLE_RGB
+    seen = np.array(reference) * np.array([0.6, 1.0, 1.1])  # no table the reference knows
+    table = TableLook(seen, seen, seen)
+    warm, cool = (0.9, 0.8, 0.62), (0.75, 0.83, 1.0)
+    first = _palette_pixels(["red", "yellow", "blue", "green", "gray"], warm, seed=1)
+    light, kept = estimate_with(table, first, classifier, reference, None)
+    assert kept is not None and kept.illuminant == light
+    ratio = np.array(light.gains) * warm
+    assert np.allclose(ratio / ratio[1], 1.0, atol=0.05), ratio
+    # The same light on the next frame (new noise): kept.
+    again, kept_again = estimate_with(
+        table, _palette_pixels(["red", "yellow", "blue"], warm, seed=2), classifier, reference, kept
+    )
+    assert again == light and kept_again is not None and kept_again.frames == 1
+    # Another scene under another light, the table looking the same: fitted anew, exactly as
+    # with nothing kept.
+    other = _palette_pixels(["orange", "purple", "cyan", "pink", "brown"], cool, seed=3)
+    light2, kept2 = estimate_with(table, other, classifier, reference, kept)
+    assert light2 == estimate(table, other, classifier, reference)
+    ratio = np.array(light2.gains) * cool
+    assert np.allclose(ratio / ratio[1], 1.0, atol=0.05), ratio
+    assert kept2 is not None and kept2.illuminant == light2 and kept2.frames == 0
+
+
+def test_a_kept_light_is_fitted_anew_every_few_frames() -> None:
+    classifier = ColorClassifier(PALETTE)
+    seen = np.array(REFERENCE_TABLE_RGB) * np.array([0.6, 1.0, 1.1])
+    table = TableLook(seen, seen, seen)
+    warm = (0.9, 0.8, 0.62)
+    colors = ["red", "yellow", "blue", "green"]
+    first = _palette_pixels(colors, warm, 0)
+    _, kept = estimate_with(table, first, classifier, REFERENCE_TABLE_RGB, None)
+    served = 0
+    for seed in range(1, 2 * REFIT_EVERY):
+        frame = _palette_pixels(colors, warm, seed)
+        _, kept = estimate_with(table, frame, classifier, REFERENCE_TABLE_RGB, kept)
+        assert kept is not None
+        served = max(served, kept.frames)
+    assert served == REFIT_EVERY - 1
+
+
+def test_colors_kept_per_light_are_those_of_a_fresh_classifier() -> None:
+    classifier = ColorClassifier(PALETTE)
+    codes = np.random.default_rng(0).integers(0, 32768, 5000)
+    lights = [(np.array([1.2, 1.0, 0.8]), False), (np.array([0.9, 0.9, 0.9]), True)]
+    for gains, overexposed in lights + lights[::-1] + lights:
+        labels, alternatives = classifier.classify_codes(codes, gains, overexposed)
+        fresh = ColorClassifier(PALETTE).classify_codes(codes, gains, overexposed)
+        assert np.array_equal(labels, fresh[0]) and np.array_equal(alternatives, fresh[1])
+    classifier.forget()
+    labels, _ = classifier.classify_codes(codes[:10], *lights[0])
+    assert np.array_equal(
+        labels, ColorClassifier(PALETTE).classify_codes(codes[:10], *lights[0])[0]
+    )
 
 
 # -- depth ----------------------------------------------------------------------------------------

@@ -34,8 +34,9 @@ from robot_llm.perception.illumination import (
     REFERENCE_TABLE_RGB,
     TABLE_SAMPLE,
     Illuminant,
+    KeptLight,
     TableLook,
-    estimate,
+    estimate_with,
     table_look,
 )
 from robot_llm.perception.naming import to_scene
@@ -75,6 +76,10 @@ class CameraPerceiver:
     simulator's table by default): each frame's light is measured against it, and fitted to
     the palette when the table does not explain the objects (illumination.py). None turns
     colour constancy off.
+
+    A camera's light, when it had to be fitted to the palette, is kept for that camera's next
+    frames (by `CameraFrame.camera`) while its table looks the same and the light still
+    explains the objects (`illumination.estimate_with`); `reset` forgets it.
     """
 
     def __init__(
@@ -96,6 +101,13 @@ class CameraPerceiver:
         self.max_height = float(max_height)
         self.threads = threads
         self.table_rgb = table_rgb
+        self._kept: dict[str, KeptLight] = {}  # per camera name
+
+    def reset(self) -> None:
+        """Forget what earlier frames showed: the lights kept per camera and the colours
+        classified under them. Results do not depend on it; only the time does."""
+        self._kept.clear()
+        self.classifier.forget()
 
     def perceive(self, frame: CameraFrame) -> Scene:
         """The objects on the table in `frame`, with ids "<color>_<kind>", "_2", ..."""
@@ -129,7 +141,7 @@ class CameraPerceiver:
         if maps.z.size == 0:
             return []
         pixel = median(maps.depth[::8, ::8]) / rays.focal  # meters per pixel
-        regions = self._color_regions(maps)
+        regions = self._color_regions(maps, frame.camera)
         supports = Supports()
         found: list[Detection] = []
         free: list[np.ndarray] = []
@@ -184,9 +196,12 @@ class CameraPerceiver:
         supports.add(block.top, block.footprint)
         points[block.color].explain(block)
 
-    def _light(self, maps: PixelMaps, idx: np.ndarray, packed: np.ndarray) -> FrameLight:
+    def _light(
+        self, maps: PixelMaps, idx: np.ndarray, packed: np.ndarray, camera: str
+    ) -> FrameLight:
         """The frame's light (illumination.py), from the table around the objects and a
-        sample of the pixels standing on it (`idx`, their packed RGB `packed`)."""
+        sample of the pixels standing on it (`idx`, their packed RGB `packed`), and the light
+        kept from the camera's earlier frames."""
         band = max(TABLE_BAND, TABLE_NOISE * MEDIAN_LEFT * maps.noise)
         if self.table_rgb is None:
             return FrameLight(Illuminant(), None, band)
@@ -201,13 +216,20 @@ class CameraPerceiver:
         high = maps.z.ravel()[idx] > band + SAMPLE_ABOVE
         sample = packed[high][:: max(1, int(high.sum()) // (2 * FIT_SAMPLE))]
         rgb = _unpack(sample)
-        return FrameLight(estimate(look, rgb, self.classifier, self.table_rgb), look, band)
+        light, kept = estimate_with(
+            look, rgb, self.classifier, self.table_rgb, self._kept.get(camera)
+        )
+        if kept is None:
+            self._kept.pop(camera, None)
+        else:
+            self._kept[camera] = kept
+        return FrameLight(light, look, band)
 
-    def _color_regions(self, maps: PixelMaps) -> list[ColorRegion]:
+    def _color_regions(self, maps: PixelMaps, camera: str) -> list[ColorRegion]:
         """Pixels of each palette color above the table and inside the workspace."""
         idx = self._candidates(maps)
         packed = pack_rgba(maps.rgb).ravel()[idx]
-        frame_light = self._light(maps, idx, packed)
+        frame_light = self._light(maps, idx, packed, camera)
         if frame_light.table is not None and maps.noise > NOISY:
             # Noisy depth lifts table pixels above the table: those of the table's colour
             # (which may be a palette colour under this light) must stand clearly higher.

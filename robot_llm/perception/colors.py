@@ -33,6 +33,7 @@ CLIPPED_CELL = _LEVELS - 1  # the top level (248-255) of a channel may be clippe
 # bright pixels weigh alike and a pixel of no palette color costs a bounded amount.
 FIT_FLOOR = 40.0  # brightness (RGB norm) below which residuals are not scaled up further
 FIT_CAP = 40.0
+LIGHT_MEMORY = 4  # lights whose classified colors a classifier keeps (`classify_codes`)
 
 
 class ColorClassifier:
@@ -49,6 +50,8 @@ class ColorClassifier:
         residuals = _residuals(refs)
         self.table, self.alternative = _labels(residuals, residuals)
         self._fit_error, self._nearest = _fit_tables(residuals)
+        # Per light (gains, overexposed): labels, alternatives and which colors are done.
+        self._lights: dict[tuple[bytes, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def classify(self, rgb: np.ndarray) -> np.ndarray:
         """Labels (uint8) of ... x 3 uint8 RGB pixels."""
@@ -70,12 +73,35 @@ class ColorClassifier:
         """Labels and ambiguous alternatives (`alternatives_of`) of pixels given as quantized
         color codes (`codes_of`) under a light whose per-channel `gains` bring the frame to
         the reference light. Only the colors present are classified (a frame shows a few
-        hundred of the 32768)."""
-        present = np.flatnonzero(np.bincount(codes, minlength=_LEVELS**3))
-        labels = np.zeros(_LEVELS**3, np.uint8)
-        alternatives = np.zeros(_LEVELS**3, np.uint8)
-        labels[present], alternatives[present] = self._classify_cells(present, gains, overexposed)
+        hundred of the 32768), and each light's answers are kept (`LIGHT_MEMORY` lights), so
+        the frames of a camera whose light stays the same classify only colors new to it."""
+        labels, alternatives, done = self._light_tables(gains, overexposed)
+        present = np.bincount(codes, minlength=_LEVELS**3).astype(bool)
+        new = np.flatnonzero(present & ~done)
+        if len(new):
+            labels[new], alternatives[new] = self._classify_cells(new, gains, overexposed)
+            done[new] = True
         return np.asarray(labels[codes]), np.asarray(alternatives[codes])
+
+    def _light_tables(
+        self, gains: np.ndarray, overexposed: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lookup tables of one light (labels, alternatives, which cells are filled in),
+        kept in the order the lights were last used: the least recently used is forgotten."""
+        g = np.asarray(gains, np.float64)
+        key = (g.tobytes(), bool(overexposed))
+        tables = self._lights.pop(key, None)
+        if tables is None:
+            size = _LEVELS**3
+            tables = (np.zeros(size, np.uint8), np.zeros(size, np.uint8), np.zeros(size, bool))
+            for old in list(self._lights)[: max(0, len(self._lights) - LIGHT_MEMORY + 1)]:
+                self._lights.pop(old, None)
+        self._lights[key] = tables
+        return tables
+
+    def forget(self) -> None:
+        """Forget the colors classified under each light (`classify_codes`)."""
+        self._lights.clear()
 
     def alternatives_of(self, rgba: np.ndarray) -> np.ndarray:
         """For pixels packed by `pack_rgba`: 1 + the palette index of a second color that fits
@@ -92,28 +118,16 @@ class ColorClassifier:
         above it fits there."""
         rgb = _cell_centers(cells).astype(np.float32)  # M x 3 (float32: half the work)
         clipped = _cell_levels(cells) == CLIPPED_CELL
-        rgb[clipped] = 255.0
         model = (self.refs / np.asarray(gains, np.float64)).astype(np.float32)[None]  # 1 x K x 3
         high = OVEREXPOSED_SHADE if overexposed else MAX_SHADE
-        open_ = ~clipped[:, None, :]  # channels whose value is measured, M x 1 x 3
-        num = (rgb[:, None, :] * model * open_).sum(axis=2)
-        den = (model * model * open_).sum(axis=2)
-        shade = np.where(den > 0, num / np.maximum(den, 1e-9), high)
-        # A clipped channel needs the model at least at the ceiling.
-        need = np.where(clipped[:, None, :], 255.0 / np.maximum(model, 1e-9), 0.0).max(axis=2)
-        best = np.full(shade.shape, np.inf)
-        rank = np.full(shade.shape, np.inf)
-        for s in (shade, np.maximum(shade, need)):
-            s = np.clip(s, MIN_SHADE, high)
-            pred = np.minimum(s[:, :, None] * model, 255.0)
-            diff = rgb[:, None, :] - pred
-            diff = np.where(clipped[:, None, :], np.maximum(diff, 0.0), diff)
-            residual = np.sqrt((diff * diff).sum(axis=2))
-            # Clipped channels fit any color bright enough: of two that fit, the one that
-            # needs the frame to be less overexposed is the likelier.
-            cost = residual + OVERSHADE_COST * np.maximum(s - MAX_SHADE, 0.0)
-            better = cost < rank
-            best, rank = np.where(better, residual, best), np.where(better, cost, rank)
+        best = np.empty((len(cells), len(self.names)))
+        rank = np.empty_like(best)
+        # Most colors have no channel at the top level: their shading is a plain projection.
+        some = clipped.any(axis=1)
+        plain = ~some
+        best[plain], rank[plain] = _fit_shaded(rgb[plain], model, high)
+        if some.any():
+            best[some], rank[some] = _fit_clipped(rgb[some], clipped[some], model, high)
         return _labels(best, rank)
 
     def fit_error(self, rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -128,6 +142,50 @@ class ColorClassifier:
         brightness (percent, capped at FIT_CAP)."""
         codes = _corrected_codes(rgb, np.asarray(gains)[None])[0]
         return np.asarray(self._nearest[codes]), np.asarray(self._fit_error[codes])
+
+
+def _fit_shaded(rgb: np.ndarray, model: np.ndarray, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals and ranking costs (M x K) of M unclipped colors (M x 3 float32) from the K
+    palette colors as the camera shows them (`model`, 1 x K x 3), each shaded by the factor
+    in [MIN_SHADE, `high`] that brings it nearest."""
+    num = (rgb[:, None, :] * model).sum(axis=2)
+    den = (model * model).sum(axis=2)
+    shade = np.where(den > 0, num / np.maximum(den, 1e-9), high)
+    s = np.clip(shade, MIN_SHADE, high)
+    pred = np.minimum(s[:, :, None] * model, 255.0)
+    diff = rgb[:, None, :] - pred
+    residual = np.sqrt((diff * diff).sum(axis=2))
+    return residual, residual + OVERSHADE_COST * np.maximum(s - MAX_SHADE, 0.0)
+
+
+def _fit_clipped(
+    rgb: np.ndarray, clipped: np.ndarray, model: np.ndarray, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_fit_shaded` for colors with a channel at the top level (`clipped`, M x 3), which
+    may be clipped: the model fits there when it reaches the ceiling, and the shading is
+    tried both as projected on the other channels and raised until the model reaches it."""
+    rgb = rgb.copy()
+    rgb[clipped] = 255.0
+    open_ = ~clipped[:, None, :]  # channels whose value is measured, M x 1 x 3
+    num = (rgb[:, None, :] * model * open_).sum(axis=2)
+    den = (model * model * open_).sum(axis=2)
+    shade = np.where(den > 0, num / np.maximum(den, 1e-9), high)
+    # A clipped channel needs the model at least at the ceiling.
+    need = np.where(clipped[:, None, :], 255.0 / np.maximum(model, 1e-9), 0.0).max(axis=2)
+    best = np.full(shade.shape, np.inf)
+    rank = np.full(shade.shape, np.inf)
+    for s in (shade, np.maximum(shade, need)):
+        s = np.clip(s, MIN_SHADE, high)
+        pred = np.minimum(s[:, :, None] * model, 255.0)
+        diff = rgb[:, None, :] - pred
+        diff = np.where(clipped[:, None, :], np.maximum(diff, 0.0), diff)
+        residual = np.sqrt((diff * diff).sum(axis=2))
+        # Clipped channels fit any color bright enough: of two that fit, the one that
+        # needs the frame to be less overexposed is the likelier.
+        cost = residual + OVERSHADE_COST * np.maximum(s - MAX_SHADE, 0.0)
+        better = cost < rank
+        best, rank = np.where(better, residual, best), np.where(better, cost, rank)
+    return best, rank
 
 
 def pack_rgba(rgb: np.ndarray) -> np.ndarray:
@@ -192,8 +250,18 @@ def _fit_tables(residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _corrected_codes(rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    """M x N quantized color codes of N pixels (N x 3) under each of M gains (M x 3)."""
-    g = np.asarray(gains, np.float32)[:, None, :]
-    corrected = np.clip(rgb[None, :, :].astype(np.float32) * g, 0, 255).astype(np.uint16)
-    q = corrected >> (8 - _BITS)
-    return np.asarray((q[..., 0] << (2 * _BITS)) | (q[..., 1] << _BITS) | q[..., 2])
+    """M x N quantized color codes of N pixels (N x 3) under each of M gains (M x 3).
+
+    Each channel is corrected once per distinct gain of that channel: a grid of gains over
+    a cast and an exposure repeats each channel's gains many times."""
+    g = np.asarray(gains, np.float32)
+    px = np.asarray(rgb).astype(np.float32)
+    codes = np.zeros((len(g), len(px)), np.uint16)
+    for c, shift in ((0, 2 * _BITS), (1, _BITS), (2, 0)):
+        if len(g) > 1:
+            values, inverse = np.unique(g[:, c], return_inverse=True)
+        else:
+            values, inverse = g[:, c], np.zeros(len(g), np.intp)
+        corrected = np.clip(values[:, None] * px[None, :, c], 0, 255).astype(np.uint16)
+        codes |= ((corrected >> (8 - _BITS)) << shift)[inverse.ravel()]
+    return codes

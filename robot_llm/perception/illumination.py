@@ -21,7 +21,7 @@ may be brighter than in the reference light (`ColorClassifier.classify_codes`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,6 +56,13 @@ CAST_ROUNDS = 2
 INLIER_ERROR = 15.0  # fit error (percent) of a pixel whose palette colour measures the cast
 MEASURABLE = 20.0  # darker channels of a pixel (8-bit) are mostly noise
 MEASURABLE_REF = 40.0  # palette channels darker than this say little about the cast
+# A camera's palette-fitted light serves its next frames while the table looks the same (each
+# channel of its median within SAME_TABLE levels: a 1-2 % change of light moves it by 2 - 4)
+# and the light still explains the objects (its fit error within REUSE_SLACK percent of what
+# it was), for at most REFIT_EVERY frames in all (`estimate_with`).
+SAME_TABLE = 3.0
+REUSE_SLACK = 1.0
+REFIT_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -91,19 +98,75 @@ def estimate(
     The table's gains are kept when they explain the objects (GOOD_FIT); otherwise the gains
     are fitted to the palette, starting from the table's exposure when the table is usable.
     """
+    return estimate_with(table, objects, classifier, reference, None)[0]
+
+
+@dataclass(frozen=True)
+class KeptLight:
+    """A light fitted to the palette on one frame of a camera, kept for its next frames:
+    the table's median RGB in that frame, the light, how well it explained that frame's
+    objects (`ColorClassifier.fit_error`, percent) and how many frames it has served since."""
+
+    table: np.ndarray  # 3
+    illuminant: Illuminant
+    error: float
+    reference: tuple[float, float, float]
+    frames: int = 0
+
+    def fits(
+        self, table: TableLook | None, overexposed: bool, reference: tuple[float, float, float]
+    ) -> bool:
+        """Whether a frame's table looks as it did when the light was fitted (each channel
+        within SAME_TABLE levels, clipped alike, the same reference) and the light is not due
+        for a new fit (REFIT_EVERY)."""
+        return bool(
+            table is not None
+            and self.frames < REFIT_EVERY - 1
+            and overexposed == self.illuminant.overexposed
+            and tuple(reference) == self.reference
+            and np.abs(table.median - self.table).max() <= SAME_TABLE
+        )
+
+
+def estimate_with(
+    table: TableLook | None,
+    objects: np.ndarray,
+    classifier: ColorClassifier,
+    reference: tuple[float, float, float],
+    kept: KeptLight | None,
+) -> tuple[Illuminant, KeptLight | None]:
+    """`estimate`, given the light kept from the camera's previous frames (or None), and the
+    light to keep for its next ones.
+
+    The palette fit is what costs (a few ms). A frame whose table's gains explain the objects
+    never needs it, and gets them as `estimate` gives them. Otherwise the kept light serves
+    when the table looks as it did when that light was fitted (`KeptLight.fits`) and the
+    light explains this frame's objects about as well as it explained its own frame's
+    (within REUSE_SLACK, or GOOD_FIT): a new scene or a new light shows in one or the other.
+    Anything else is fitted anew and kept.
+    """
     from_table = illuminant_from_table(None if table is None else table.median, reference)
     sample = _fit_sample(objects if table is None else unlike_table(objects, table.median))
     if len(sample) < MIN_FIT_PIXELS:
-        return from_table
+        return from_table, kept
     gains = np.asarray(from_table.gains, np.float64)
     check = sample[:: max(1, len(sample) // COARSE_SAMPLE)]
     if float(classifier.fit_error(check, gains[None])[0]) <= GOOD_FIT:
-        return from_table
+        return from_table, kept
+    if kept is not None and kept.fits(table, from_table.overexposed, reference):
+        error = float(classifier.fit_error(check, np.asarray([kept.illuminant.gains]))[0])
+        if error <= max(GOOD_FIT, kept.error + REUSE_SLACK):
+            return kept.illuminant, replace(kept, frames=kept.frames + 1)
     # A clipped table bounds the exposure: the frame is at least that much brighter.
     top = float(np.log(gains.min())) if from_table.overexposed else None
     start = float(np.log(gains[1])) if table is not None else 0.0
     fitted = fit_gains(sample, classifier, start, top)
-    return Illuminant(fitted, overexposed=from_table.overexposed)
+    light = Illuminant(fitted, overexposed=from_table.overexposed)
+    if table is None:  # nothing to tell the next frames' light by
+        return light, None
+    error = float(classifier.fit_error(check, np.asarray([fitted]))[0])
+    ref = (float(reference[0]), float(reference[1]), float(reference[2]))
+    return light, KeptLight(table.median.copy(), light, error, ref)
 
 
 def unlike_table(rgb: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -196,7 +259,12 @@ class TableLook:
         """Which of N x 3 pixels have the table's colour (within its range, grown by
         TABLE_MARGIN)."""
         low, high = self.low - TABLE_MARGIN, self.high + TABLE_MARGIN
-        return np.asarray(((rgb >= low) & (rgb <= high)).all(axis=1))
+        if rgb.dtype != np.uint8:
+            return np.asarray(((rgb >= low) & (rgb <= high)).all(axis=1))
+        # 8-bit pixels: one lookup per channel of which levels are in range.
+        levels = np.arange(256, dtype=np.float64)[:, None]
+        ok = (levels >= low) & (levels <= high)  # 256 x 3
+        return np.asarray(ok[rgb[:, 0], 0] & ok[rgb[:, 1], 1] & ok[rgb[:, 2], 2])
 
 
 def table_look(
@@ -208,12 +276,29 @@ def table_look(
     pixels = rgb[::step, ::step][table[::step, ::step]]
     if len(pixels) < MIN_TABLE_PIXELS:
         return None
+    if pixels.dtype == np.uint8:  # order statistics from each channel's histogram
+        n = len(pixels) - 1
+        ranks = [round(0.5 * n)]
+        if spread:
+            ranks += [round(TABLE_SPREAD * n), round((1.0 - TABLE_SPREAD) * n)]
+        stats = np.array([_ranked(pixels[:, c], ranks) for c in range(3)], np.float64).T
+        mid = stats[0]
+        if not spread:
+            return TableLook(mid, mid, mid)
+        return TableLook(mid, stats[1], stats[2])
     mid = np.array([median(pixels[:, c]) for c in range(3)], dtype=np.float64)
     if not spread:
         return TableLook(mid, mid, mid)
     parts = [quantile_range(pixels[:, c], TABLE_SPREAD, 1.0 - TABLE_SPREAD) for c in range(3)]
     low = np.array([p[0] for p in parts], dtype=np.float64)
     return TableLook(mid, low, np.array([p[1] for p in parts], dtype=np.float64))
+
+
+def _ranked(values: np.ndarray, ranks: list[int]) -> np.ndarray:
+    """The values of 8-bit samples at 0-based ranks of their sorted order (as
+    `quantiles.quantile` picks them), from their histogram."""
+    below = np.cumsum(np.bincount(values, minlength=256))
+    return np.searchsorted(below, np.asarray(ranks), side="right")
 
 
 def illuminant_from_table(
