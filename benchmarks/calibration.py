@@ -354,7 +354,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20, help="seeded trials")
     ap.add_argument("--split", choices=sorted(SPLITS), default="heldout")
     ap.add_argument("--first-seed", type=int, help="seeds from here instead of the split's")
-    ap.add_argument("--views", type=int, default=20, help="views per intrinsic calibration")
+    ap.add_argument("--views", type=int, default=40, help="views per intrinsic calibration")
     ap.add_argument("--board", default=INTRINSICS_BOARD, help="board for intrinsics")
     ap.add_argument("--table-board", default=TABLE_BOARD, help="board lying on the table")
     ap.add_argument("--placements", type=int, default=3, help="board placements on the table")
