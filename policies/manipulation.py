@@ -86,6 +86,11 @@ PUSH_FINGER_HALF_WIDTH: Final = 0.03
 PUSH_PATH_MARGIN: Final = 0.005
 # Panda fingertips reach this far below the end-effector point, meters.
 FINGERTIP_DEPTH: Final = 0.0072
+# A fixed jaw comes down this far clear of the block's face before the moving jaw presses the
+# block onto it, meters.
+FIXED_JAW_CLEARANCE: Final = 0.008
+# A fixed jaw's thickness behind its face: its back is the pad a push leads with, meters.
+FIXED_JAW_THICKNESS: Final = 0.008
 
 
 def grasp_depth(edge: float) -> float:
@@ -121,7 +126,7 @@ class Scripted:
     ) -> float:
         """Hand height that clears everything near the path with `below` meters hanging below
         the end-effector point."""
-        z = tallest_near(scene, path, exclude=exclude) + TRAVEL_CLEARANCE + below
+        z = tallest_near(scene, path, exclude=exclude) + self.limits.travel_clearance + below
         return min(z, self.limits.workspace_max[2])
 
     def approach(
@@ -145,6 +150,20 @@ class Scripted:
         if err > GIVE_UP_ERROR:
             return f"could not reach {fmt(goal)}: the hand stopped {err * 100:.1f} cm away"
         return ""
+
+    def to_view(
+        self, m: Motion, scene: Scene, exclude: Sequence[str], below: float
+    ) -> Generator[Command, Observation, None]:
+        """Take the hand to the robot's viewing pose (`MotionLimits.view_pose`), over what is
+        near the way; nothing when the robot has none."""
+        pose = self.limits.view_pose
+        if pose is None:
+            return
+        start, _ = hand_pose(m.obs)
+        goal = np.asarray(pose[:3], dtype=float)
+        safe = max(self.travel_height(scene, [start, goal], exclude, below), goal[2])
+        waypoints = [[start[0], start[1], max(start[2], safe)], [goal[0], goal[1], safe], goal]
+        yield from move_path(m, waypoints, pose[3])
 
     def fresh_scene(self, m: Motion, since: float) -> Generator[Command, Observation, bool]:
         """Hold briefly (`verify_wait` periods at most) for a scene perceived at or after
@@ -172,23 +191,25 @@ class Pick(Scripted):
         if edge + 0.005 > lim.max_gripper_width:
             return fail(f"cannot pick {oid!r}: {edge:.3f} m is wider than the gripper opens")
         xy = _xy(obj)
-        grasp_z = max(top(obj) - grasp_depth(edge), MIN_GRASP_Z)
+        grasp_z = max(top(obj) - grasp_depth(edge), lim.min_grasp_z)
         start, hand_yaw = hand_pose(observation)
         yaw = grasp_yaw(obj.yaw, hand_yaw)
+        xy = xy + lim.jaw_shift(edge, yaw, FIXED_JAW_CLEARANCE)
         safe = self.travel_height(scene, [start, xy], exclude=(), below=0.0)
-        m.gripper = lim.opening(edge + GRASP_MARGIN)
+        m.gripper = lim.opening(edge + lim.grasp_margin)
         why = yield from self.approach(m, xy, safe, grasp_z, yaw)
         if why:
             return fail(f"pick {oid!r}: {why}")
         width = yield from grip(m, edge)
         check = self.check_width(width, edge)
         if check:
-            yield from self.retreat(m, lim.opening(edge + GRASP_MARGIN), safe)
+            yield from self.retreat(m, lim.opening(edge + lim.grasp_margin), safe)
             return fail(check)
         m.limits = lim.holding()
         lift = max(
             self.travel_height(scene, [xy], exclude=(oid,), below=hang(edge)), grasp_z + 0.08
         )
+        lift = min(lift, lim.workspace_max[2])
         yield from move(m, [xy[0], xy[1], lift], yaw)
         width = m.obs.state.gripper_width
         if not holds_something(width):
@@ -199,6 +220,7 @@ class Pick(Scripted):
                 d = float(np.linalg.norm(_xy(seen) - xy))
                 if d < 0.05:
                     return fail(f"grasp failed: {oid!r} stayed on the table after lifting")
+        yield from self.to_view(m, scene, (oid,), hang(edge))
         return SkillResult(True)
 
     @staticmethod
@@ -259,6 +281,8 @@ class Place(Scripted):
         obstacles = [o for o in scene if o.id not in below_hand and o.kind != "zone"]
         yaw = choose_hand_yaw(hand_yaw, spot, gap, obstacles)
         below = hang(edge)
+        if lim.fixed_jaw_offset > 0.0:  # the block sits on the fixed jaw, turned with the hand
+            offset = -lim.jaw_shift(edge, yaw)
         hand_xy = spot.xy - offset
         release_z = spot.surface + spot.release_gap + below
         safe = self.travel_height(scene, [start, hand_xy], exclude=(oid,), below=below)
@@ -269,15 +293,17 @@ class Place(Scripted):
         m.limits = lim
         # Up past the block's top with the fingers just open, then open them fully (so an
         # empty hand reads as open) and go on up.
-        clear = release_z + grasp_depth(edge) + 0.015
+        top_z = lim.workspace_max[2]
+        clear = min(release_z + grasp_depth(edge) + 0.015, top_z)
         yield from move(m, [hand_xy[0], hand_xy[1], clear], settle=False)
         m.gripper = 1.0
-        retreat = max(clear + 0.03, spot.surface + edge + TRAVEL_CLEARANCE)
+        retreat = min(max(clear + 0.03, spot.surface + edge + lim.travel_clearance), top_z)
         yield from move(m, [hand_xy[0], hand_xy[1], retreat], settle=False)
         if (yield from self.fresh_scene(m, m.time)):
             why = self.check_landing(m.obs.scene, oid, spot, edge)
             if why:
                 return fail(why)
+        yield from self.to_view(m, scene, (oid,), 0.0)
         return SkillResult(True)
 
     @staticmethod
@@ -349,22 +375,30 @@ class Push(Scripted):
         if dist < 0.005:
             return SkillResult(True)
         u = (goal - start_xy) / dist
+        # A gripper with a fixed jaw pushes with that jaw's back leading, the jaws closed.
+        contact = PUSH_CONTACT
+        if lim.fixed_jaw_offset > 0.0:
+            contact = lim.fixed_jaw_offset + FIXED_JAW_THICKNESS
         reach = float((outline(obj) - start_xy).dot(u).max())
-        behind = start_xy - u * (reach + PUSH_BACKOFF + PUSH_CONTACT)
+        behind = start_xy - u * (reach + PUSH_BACKOFF + contact)
         # Pushed by a flat pad, a turned block turns until a face leads: it ends with its center
         # half its width (not its corner's reach) ahead of the pad.
         lead = min(reach, 0.5 * (top(obj) - bottom(obj))) if obj.kind == "block" else reach
-        end = goal - u * (lead + PUSH_CONTACT)
+        end = goal - u * (lead + contact)
         # Push at the object's middle (a bowl low on its wall), fingertips clear of the table.
         z = max(PUSH_HEIGHT, min(float(obj.position[2]), bottom(obj) + 0.03))
         blocked = self.blocker(scene, obj, start_xy, goal, behind, reach, z)
         if blocked:
             return fail(blocked)
         _, hand_yaw = hand_pose(observation)
-        # Fingers side by side across the push (they open along (-sin, cos) of the hand yaw).
-        yaw = nearest_equivalent(math.atan2(u[1], u[0]), hand_yaw, math.pi)
-        if abs(yaw) > 3 * math.pi / 4:
-            yaw -= math.copysign(math.pi, yaw)
+        if lim.fixed_jaw_offset > 0.0:
+            # The moving jaw (on the hand's +x side) trails: the hand's +x points back.
+            yaw = nearest_equivalent(math.atan2(-u[1], -u[0]), hand_yaw, 2 * math.pi)
+        else:
+            # Fingers side by side across the push (they open along (-sin, cos) of the hand yaw).
+            yaw = nearest_equivalent(math.atan2(u[1], u[0]), hand_yaw, math.pi)
+            if abs(yaw) > 3 * math.pi / 4:
+                yaw -= math.copysign(math.pi, yaw)
         start, _ = hand_pose(observation)
         safe = self.travel_height(scene, [start, behind], exclude=(), below=0.0)
         m = Motion(observation, lim, gripper=0.0)
@@ -383,6 +417,7 @@ class Push(Scripted):
                 moved = float((_xy(seen) - start_xy) @ u)
                 if moved < 0.5 * dist:
                     return fail(f"{oid!r} moved {moved:.3f} m of {dist:.3f} m")
+        yield from self.to_view(m, scene, (oid,), 0.0)
         return SkillResult(True)
 
     @staticmethod

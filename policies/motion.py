@@ -62,11 +62,22 @@ class MotionLimits:
     gripper_steps: int = 30  # control periods to wait for the fingers to settle
     home_joints: tuple[float, ...] | None = None  # RobotInfo.home
     home_pose: tuple[float, float, float, float] | None = None  # x, y, z, yaw of the hand at home
+    # The robot's skill numbers (robot_llm.tabletop.setups; these defaults are the Panda's).
+    travel_clearance: float = 0.07  # the hand travels this high above what is near its path
+    grasp_margin: float = 0.035  # fingers open this much wider than a block before a grasp
+    min_grasp_z: float = 0.013  # lowest end-effector height for a grasp
+    fixed_jaw_offset: float = 0.0  # a fixed jaw's face from the tool centre (0: symmetric)
+    # Where pick, place and push leave the hand, out of the camera's view (x, y, z, yaw), for a
+    # robot that cannot reach the executor's viewing pose; None: they leave it where they end.
+    view_pose: tuple[float, float, float, float] | None = None
 
     @classmethod
     def from_robot(cls, info: RobotInfo, **overrides: object) -> MotionLimits:
         """Limits that respect a robot's own: its speed cap, workspace, rate and home."""
+        from robot_llm.tabletop.setups import robot_setup
+
         lim = info.limits
+        setup = robot_setup(info.name)
         base = cls(
             max_speed=lim.max_ee_speed,
             max_yaw_rate=min(cls.max_yaw_rate, lim.max_yaw_rate),
@@ -75,6 +86,11 @@ class MotionLimits:
             workspace_max=lim.workspace_max,
             max_gripper_width=info.max_gripper_width or cls.max_gripper_width,
             home_joints=tuple(info.home),
+            travel_clearance=setup.travel_clearance,
+            grasp_margin=setup.grasp_margin,
+            min_grasp_z=setup.min_grasp_z,
+            fixed_jaw_offset=setup.fixed_jaw_offset,
+            view_pose=setup.view_pose,
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -100,6 +116,16 @@ class MotionLimits:
         lo = np.asarray(self.workspace_min) - margin
         hi = np.asarray(self.workspace_max) + margin
         return bool(((p >= lo) & (p <= hi)).all())
+
+    def jaw_shift(self, edge: float, yaw: float, clearance: float = 0.0) -> np.ndarray:
+        """Where a block of this edge sits from the tool centre when the moving jaw has pressed
+        it on a fixed jaw (zero for symmetric fingers); with `clearance`, where the tool centre
+        goes relative to the block's center so the fixed jaw comes down that far clear of it."""
+        f = self.fixed_jaw_offset
+        if f <= 0.0:
+            return np.zeros(2)
+        shift = f - edge / 2 - clearance
+        return np.array([math.cos(yaw), math.sin(yaw)]) * shift
 
     def opening(self, width: float) -> float:
         """The gripper command (0 closed .. 1 open) for a finger gap in meters."""

@@ -17,7 +17,6 @@ import numpy as np
 
 from robot_llm.policies.base import HoldCommand, Observation, Skill, SkillResult, SkillRun
 from robot_llm.policies.manipulation import (
-    TRAVEL_CLEARANCE,
     Pick,
     Place,
     Push,
@@ -124,7 +123,8 @@ class Home(Scripted):
         m = Motion(observation, lim, gripper=current_opening(observation, lim))
         start, _ = hand_pose(observation)
         held = in_hand(observation.scene, start)
-        safe = tallest_near(observation.scene, [start], exclude=held) + TRAVEL_CLEARANCE + below
+        safe = tallest_near(observation.scene, [start], exclude=held) + lim.travel_clearance + below
+        safe = min(safe, lim.workspace_max[2])
         if start[2] < safe:
             yield from move(m, [start[0], start[1], safe], settle=False)
         pose = lim.home_pose

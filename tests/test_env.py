@@ -196,7 +196,9 @@ def test_state_mode_and_info_of_every_task(env_id: str) -> None:
         env.close()
 
 
-@pytest.mark.parametrize(("robot", "dof"), [("panda", 7), ("kuka_iiwa", 7), ("xarm6", 6)])
+@pytest.mark.parametrize(
+    ("robot", "dof"), [("panda", 7), ("kuka_iiwa", 7), ("xarm6", 6), ("so101", 5)]
+)
 def test_env_runs_every_robot(robot: str, dof: int) -> None:
     env = make(obs_mode="state", robot=robot)
     try:

@@ -14,6 +14,21 @@ from robot_llm.tabletop.rotations import tool_orientation, tool_yaw
 from robot_llm.types import CameraFrame, RobotState
 
 
+def _limits_of(name: str) -> RobotLimits:
+    """The robot's own reach box and speed (robot_llm.tabletop.setups); the defaults for a
+    robot without a setup of its own."""
+    from robot_llm.tabletop.setups import SETUPS
+
+    setup = SETUPS.get(name)
+    if setup is None:
+        return RobotLimits()
+    return RobotLimits(
+        workspace_min=setup.reach_min,
+        workspace_max=setup.reach_max,
+        max_ee_speed=setup.max_ee_speed,
+    )
+
+
 class SimRobot:
     """Robot protocol on a TabletopWorld: each command advances physics by one control period.
 
@@ -32,7 +47,7 @@ class SimRobot:
         self.world = world
         self.control_hz = control_hz
         self.substeps = PHYSICS_HZ // control_hz
-        self.limits = limits or RobotLimits()
+        self.limits = limits or _limits_of(world.require_arm().description.name)
         self.realtime = realtime
         self._stop = threading.Event()
         self._lock = threading.RLock()
@@ -59,12 +74,14 @@ class SimRobot:
         self._target = np.asarray(pos, dtype=float)
         self._yaw = tool_yaw(quat, self._down)
         grip = arm.description.gripper
-        self._gripper = (
-            (arm.gripper_target - grip.closed_position)
-            / (grip.open_position - grip.closed_position)
-            if grip is not None
-            else 0.0
-        )
+        if grip is None:
+            self._gripper = 0.0
+        elif grip.kind == "revolute":  # openings are linear in the gap (envs.arm)
+            self._gripper = grip.width([arm.gripper_target]) / grip.max_width
+        else:
+            self._gripper = (arm.gripper_target - grip.closed_position) / (
+                grip.open_position - grip.closed_position
+            )
 
     # -- Robot protocol -------------------------------------------------------------------------
     @property

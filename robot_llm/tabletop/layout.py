@@ -91,7 +91,7 @@ def _place_once(
                 yaw = 0.0 if rng.random() < 0.5 else math.pi / 2
             pos = (float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)))
             poly = footprint(obj.kind, obj.size, pos, yaw)
-            if not polygon_inside_box(poly, (x0, x1), (y0, y1)):
+            if not polygon_inside_box(poly, (x0, x1), (y0, y1)) or not workspace.reaches(*pos):
                 continue
             grown = _grown(poly, CLEARANCE)
             circle = _bounding_circle(grown)

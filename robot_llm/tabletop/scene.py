@@ -37,16 +37,30 @@ class SceneError(InputError):
 
 @dataclass(frozen=True)
 class Workspace:
-    """Axis-aligned region of the table, in the table frame, where objects may be placed."""
+    """Axis-aligned region of the table, in the table frame, where objects may be placed.
+
+    A small arm reaches a ring around its base rather than a whole box: `reach` (min, max
+    distance from `base`, meters), when set, also bounds where table-level objects' centers
+    may stand."""
 
     x: tuple[float, float] = (0.30, 0.70)
     y: tuple[float, float] = (-0.30, 0.30)
+    reach: tuple[float, float] | None = None
+    base: tuple[float, float] = (0.0, 0.0)
 
     def contains(self, x: float, y: float, margin: float = 0.0) -> bool:
         return (
             self.x[0] + margin <= x <= self.x[1] - margin
             and self.y[0] + margin <= y <= self.y[1] - margin
+            and self.reaches(x, y)
         )
+
+    def reaches(self, x: float, y: float) -> bool:
+        """Whether a center at (x, y) lies in the reach ring (always, without one)."""
+        if self.reach is None:
+            return True
+        r = math.hypot(x - self.base[0], y - self.base[1])
+        return self.reach[0] <= r <= self.reach[1]
 
 
 WORKSPACE: Final = Workspace()
@@ -219,6 +233,12 @@ def validate_scene(scene: SceneSpec) -> None:
             raise SceneError(
                 f"object {o.id!r}: field 'position': {list(o.position)} puts it outside the "
                 f"workspace x {list(ws.x)}, y {list(ws.y)}"
+            )
+        if o.on is None and ws.reach is not None and not ws.reaches(*o.position):
+            raise SceneError(
+                f"object {o.id!r}: field 'position': {list(o.position)} is out of reach: its "
+                f"center must be {ws.reach[0]} to {ws.reach[1]} m from the arm's base at "
+                f"{list(ws.base)}"
             )
         if o.on is not None:
             sx, sy = by_id[o.on].position
