@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     from robot_llm.cameras.cli import add_camera_parser
     from robot_llm.cli_eval_planner import add_eval_planner_parser
     from robot_llm.console.cli import add_console_parser
+    from robot_llm.drivers.so101.cli import add_calibrate_parser
     from robot_llm.launcher.cli import add_launch_parser
     from robot_llm.speech.cli import add_listen_parser
 
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_launch_parser(sub)
     add_console_parser(sub)
     add_camera_parser(sub)
+    add_calibrate_parser(sub)
 
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)

@@ -23,12 +23,13 @@ from typing import Any
 import msgpack
 import pytest
 import zmq
+from so101_support import EmulatedArm  # an emulated SO-101 servo bus, in its own process
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "sim_assets/scenes/blocks_and_bowls.yaml"
-DRIVERS = ["mock", "sim"]
+DRIVERS = ["mock", "sim", "so101"]
 VERSION = [1, 0]
 READY = "bridge ready on "
 REALTIME = (os.SCHED_FIFO, os.SCHED_RR)
@@ -113,6 +114,9 @@ class Server:
         argv = [*SERVE, "--driver", driver, "--bind", bind]
         if driver == "sim":
             argv += ["--scene", str(SCENE)]
+        self.arm = EmulatedArm() if driver == "so101" else None
+        if self.arm is not None:
+            argv += self.arm.args
         self.argv = [*argv, *args]
         self.lines: list[str] = []
         self.address = ""
@@ -187,6 +191,8 @@ class Server:
             if alive(pid, start):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+        if self.arm is not None:
+            self.arm.stop()
 
 
 @pytest.fixture

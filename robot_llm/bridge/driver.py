@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP: Final = "robot_llm.drivers"
 BUILTIN_DRIVERS: Final = {
     "sim": "robot_llm.bridge.sim_driver:SimDriver",
     "mock": "robot_llm.bridge.mock_driver:MockDriver",
+    "so101": "robot_llm.drivers.so101.driver:So101Driver",
 }
 
 
