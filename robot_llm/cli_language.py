@@ -64,7 +64,9 @@ def open_from_args(
 def wants_confirmation(args: argparse.Namespace) -> bool:
     """--confirm / --no-confirm, else on for a robot behind a bridge and off in simulation."""
     confirm = getattr(args, "confirm", None)
-    return bool(getattr(args, "robot", None)) if confirm is None else bool(confirm)
+    if confirm is not None:
+        return bool(confirm)
+    return RobotConfig(robot=getattr(args, "robot", None)).address is not None
 
 
 def ask_on_terminal(plan: Any, show: bool = True) -> bool:
@@ -237,7 +239,7 @@ def add_robot_arguments(p: argparse.ArgumentParser, task_help: str) -> None:
     p.add_argument(
         "--robot",
         metavar="NAME|ADDRESS",
-        help="a simulated robot by name (panda, the default; kuka_iiwa, xarm6), or the arm "
+        help="a simulated robot by name (panda, the default; kuka_iiwa, xarm6, so101), or the arm "
         "behind a bridge server (tcp://HOST:PORT), whose objects --scene then only names",
     )
     p.add_argument("--curve-keys", metavar="DIR", help="CURVE key folder for --robot")

@@ -131,3 +131,18 @@ def test_run_drives_the_skills_of_the_policy_it_is_given(tmp_path: Path) -> None
     assert out.returncode == OK, out.stderr[-2000:]
     assert json.loads(out.stdout)["status"] == "done"
     assert "pick" in mark.read_text().split()
+
+
+def test_a_simulated_robot_by_name_runs_without_asking_and_a_bridge_asks() -> None:
+    import argparse
+
+    from robot_llm.cli_language import wants_confirmation
+
+    def args(**kw: object) -> argparse.Namespace:
+        return argparse.Namespace(**{"robot": None, "confirm": None, **kw})
+
+    assert wants_confirmation(args()) is False
+    assert wants_confirmation(args(robot="so101")) is False  # a simulated arm, by name
+    assert wants_confirmation(args(robot="tcp://127.0.0.1:5555")) is True
+    assert wants_confirmation(args(robot="so101", confirm=True)) is True
+    assert wants_confirmation(args(robot="tcp://127.0.0.1:5555", confirm=False)) is False
