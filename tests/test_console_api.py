@@ -271,6 +271,17 @@ def test_stop_mid_motion_latches_the_estop(client: TestClient, stack: ConsoleSta
         assert eventually(lambda: stack.hub.state()["mode"] != "estopped")
 
 
+def state_once_mode(stack: ConsoleStack, mode: str, within_s: float = 1.0) -> dict[str, Any]:
+    """The console's state once it shows `mode`, or after `within_s`: the mode comes from the
+    bridge's 100 Hz state stream, whose next report follows a hold by a few milliseconds."""
+    state = stack.hub.state()
+    deadline = time.monotonic() + within_s
+    while state["mode"] != mode and time.monotonic() < deadline:
+        time.sleep(0.02)
+        state = stack.hub.state()
+    return state
+
+
 def test_closing_the_driving_page_mid_motion_holds_the_arm(
     client: TestClient, stack: ConsoleStack
 ) -> None:
@@ -285,7 +296,7 @@ def test_closing_the_driving_page_mid_motion_holds_the_arm(
     deadline = time.monotonic() + 10
     while stack.hub.busy and time.monotonic() < deadline:
         time.sleep(0.02)
-    state = stack.hub.state()
+    state = state_once_mode(stack, "holding")
     assert state["mode"] == "holding" and state["hold_reason"] == "request"
     before = stack.session.robot.state().ee_position
     time.sleep(0.5)
@@ -301,7 +312,7 @@ def test_a_quiet_driving_page_holds_the_arm(client: TestClient, stack: ConsoleSt
         deadline = time.monotonic() + 10
         while stack.hub.busy and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert stack.hub.state()["mode"] == "holding"
+        assert state_once_mode(stack, "holding")["mode"] == "holding"
         assert any("went quiet" in line for line in stack.hub.recent_log)
 
 
