@@ -118,3 +118,23 @@ class FrameBuilder:
         if cal is not None and cal.has_distortion:
             self._undistort = Undistorter(cal.camera_matrix, cal.distortion, size)
         self._size = size
+
+
+class BuiltSource:
+    """The CameraSource properties every source has whose frames a `FrameBuilder` makes: its
+    spec string as name, its calibration, and whether its depth is the table plane's."""
+
+    _name: str
+    builder: FrameBuilder
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def calibration(self) -> CameraCalibration | None:
+        return self.builder.calibration
+
+    @property
+    def depth_from_table_plane(self) -> bool:
+        return self.builder.depth_from_table_plane

@@ -17,7 +17,7 @@ import numpy as np
 
 from robot_llm.cameras.base import CameraError, CameraFault
 from robot_llm.cameras.calibration import CameraCalibration
-from robot_llm.cameras.frames import FrameBuilder
+from robot_llm.cameras.frames import BuiltSource, FrameBuilder
 from robot_llm.types import CameraFrame
 
 DEFAULT_SIZE = (640, 480)
@@ -52,7 +52,7 @@ def list_devices() -> list[dict[str, str]]:
     ]
 
 
-class RealSenseSource:
+class RealSenseSource(BuiltSource):
     """A RealSense camera (`realsense`, or `realsense:SERIAL` for one of several)."""
 
     def __init__(
@@ -91,18 +91,6 @@ class RealSenseSource:
         self.builder = FrameBuilder(
             self._name, calibration, measures_depth=True, factory_intrinsics=factory
         )
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def calibration(self) -> CameraCalibration | None:
-        return self.builder.calibration
-
-    @property
-    def depth_from_table_plane(self) -> bool:
-        return False
 
     @property
     def factory_calibration(self) -> CameraCalibration:

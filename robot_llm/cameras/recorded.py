@@ -23,7 +23,7 @@ import numpy as np
 
 from robot_llm.cameras.base import CameraError, EndOfRecording
 from robot_llm.cameras.calibration import CameraCalibration, load_calibration, save_calibration
-from robot_llm.cameras.frames import FrameBuilder
+from robot_llm.cameras.frames import BuiltSource, FrameBuilder
 from robot_llm.types import CameraFrame
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -69,7 +69,7 @@ def folder_calibration(folder: Path) -> CameraCalibration | None:
     return None
 
 
-class FolderSource:
+class FolderSource(BuiltSource):
     """Frames from an image folder (see the module docstring), `fps` apart in time; calibrated
     by `calibration`, else by the folder's own calibration file when `own_calibration`."""
 
@@ -100,18 +100,6 @@ class FolderSource:
         self.fps = fps
         self.index = 0
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def calibration(self) -> CameraCalibration | None:
-        return self.builder.calibration
-
-    @property
-    def depth_from_table_plane(self) -> bool:
-        return self.builder.depth_from_table_plane
-
     def __len__(self) -> int:
         return len(self.images)
 
@@ -130,7 +118,7 @@ class FolderSource:
         self.index = len(self.images)
 
 
-class VideoSource:
+class VideoSource(BuiltSource):
     """Frames from a video file, through OpenCV's VideoCapture; no depth."""
 
     def __init__(
@@ -148,18 +136,6 @@ class VideoSource:
         self.builder = FrameBuilder(self._name, calibration, measures_depth=False)
         self.loop = loop
         self.index = 0
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def calibration(self) -> CameraCalibration | None:
-        return self.builder.calibration
-
-    @property
-    def depth_from_table_plane(self) -> bool:
-        return True
 
     def capture(self, camera: str = "main") -> CameraFrame:
         ok, bgr = self.capture_device.read()

@@ -15,7 +15,7 @@ import numpy as np
 
 from robot_llm.cameras.base import CameraError, CameraFault
 from robot_llm.cameras.calibration import CameraCalibration
-from robot_llm.cameras.frames import FrameBuilder
+from robot_llm.cameras.frames import BuiltSource, FrameBuilder
 from robot_llm.types import CameraFrame
 
 FIRST_FRAME_TIMEOUT_S = 5.0
@@ -36,7 +36,7 @@ def open_video_capture(device: int | str) -> cv2.VideoCapture:
         cv2.utils.logging.setLogLevel(previous)
 
 
-class UvcSource:
+class UvcSource(BuiltSource):
     """A USB camera by index (`uvc:0`) or device path (`uvc:/dev/video2`).
 
     `size` (width, height) and `fps` are asked of the camera; what it grants is checked against
@@ -71,18 +71,6 @@ class UvcSource:
         self._running = True
         self._thread = threading.Thread(target=self._read, name=self._name, daemon=True)
         self._thread.start()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def calibration(self) -> CameraCalibration | None:
-        return self.builder.calibration
-
-    @property
-    def depth_from_table_plane(self) -> bool:
-        return True
 
     def _read(self) -> None:
         sequence = 0
