@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def light_visuals_urdf(urdf: str | Path) -> str:
         if filename:
             mesh.set("filename", _absolute(filename, source.parent))
     CACHE.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{id(root)}.tmp")
+    partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
     ET.ElementTree(root).write(partial, encoding="utf-8", xml_declaration=True)
     partial.replace(target)  # whole or absent, even with several processes writing it
     return str(target)
