@@ -52,8 +52,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(argv: list[str], ready: str, log: Path) -> subprocess.Popen[str]:
-    """A child process, once it has printed `ready` on stderr (its output goes to `log`)."""
+def start(argv: list[str], ready: str, log: Path) -> tuple[subprocess.Popen[str], str]:
+    """A child process once it has printed `ready` on stderr, and that line (its output goes
+    to `log`)."""
     out = log.open("w")
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=out, text=True)
     assert proc.stderr is not None
@@ -62,7 +63,7 @@ def start(argv: list[str], ready: str, log: Path) -> subprocess.Popen[str]:
         line = proc.stderr.readline()
         out.write(line)
         if ready in line:
-            return proc
+            return proc, line
         if not line and proc.poll() is not None:
             break
     proc.kill()
@@ -81,16 +82,17 @@ def stop_process(proc: subprocess.Popen[str]) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     logs = tmp_path_factory.mktemp("logs")
-    bridge_address = f"tcp://127.0.0.1:{free_port()}"
-    bridge = start(
-        [ROBOT_LLM, "bridge", "serve", "--driver", "sim", "--bind", bridge_address,
+    # port 0: the bridge picks its own free ports (it needs several in a row)
+    bridge, ready_line = start(
+        [ROBOT_LLM, "bridge", "serve", "--driver", "sim", "--bind", "tcp://127.0.0.1:0",
          "--scene", SCENE],
         "bridge ready on",
         logs / "bridge.log",
     )  # fmt: skip
+    bridge_address = ready_line.split("bridge ready on", 1)[1].split()[0]
     console_port = free_port()
     try:
-        console = start(
+        console, _ = start(
             [ROBOT_LLM, "console", "--robot", bridge_address, "--scene", SCENE,
              "--bind", f"127.0.0.1:{console_port}"],
             "console for",
