@@ -74,6 +74,8 @@ def messages_until(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         raw = ws.receive()
+        if raw["type"] == "websocket.close":
+            raise AssertionError(f"the console closed the socket: {raw.get('reason')}")
         ws.send_text(json.dumps({"type": "ping"}))
         if raw.get("bytes") is not None:
             camera, _, jpeg = raw["bytes"].partition(b"\n")
@@ -217,14 +219,6 @@ def test_one_page_drives_and_the_others_watch(client: TestClient, stack: Console
         assert roles[-1]["role"] == "driver"
 
 
-# In a fresh clone the in-process sim bridge's camera stream sometimes never sees the console's
-# subscription, so the first command waits for a main-camera frame that never comes and the
-# socket then blocks; these run with the benchmarks (-m slow) until that is found. The same
-# behaviour is checked end to end, in separate processes, by tests/test_console_page.py.
-FLAKY_STREAM = pytest.mark.slow
-
-
-@FLAKY_STREAM
 def test_a_command_runs_and_the_block_arrives(client: TestClient, stack: ConsoleStack) -> None:
     with client.websocket_connect(WS) as ws:
         hello(ws)
@@ -252,7 +246,6 @@ def test_a_command_runs_and_the_block_arrives(client: TestClient, stack: Console
     assert b"ftyp" in video.content[:32]
 
 
-@FLAKY_STREAM
 def test_stop_mid_motion_latches_the_estop(client: TestClient, stack: ConsoleStack) -> None:
     with client.websocket_connect(WS) as driver, client.websocket_connect(WS) as watcher:
         hello(driver)
@@ -291,7 +284,6 @@ def state_once_mode(stack: ConsoleStack, mode: str, within_s: float = 1.0) -> di
     return state
 
 
-@FLAKY_STREAM
 def test_closing_the_driving_page_mid_motion_holds_the_arm(
     client: TestClient, stack: ConsoleStack
 ) -> None:
@@ -313,7 +305,6 @@ def test_closing_the_driving_page_mid_motion_holds_the_arm(
     assert math.dist(before, stack.session.robot.state().ee_position) < 0.002
 
 
-@FLAKY_STREAM
 def test_a_quiet_driving_page_holds_the_arm(client: TestClient, stack: ConsoleStack) -> None:
     with client.websocket_connect(WS) as ws:
         hello(ws)

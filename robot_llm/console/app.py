@@ -19,6 +19,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.websockets import WebSocketState
 
 from robot_llm.console.hub import LOOP_TICK_S, Client, ConsoleRefused, Hub
 from robot_llm.console.security import Access
@@ -49,7 +50,11 @@ class Outbox:
         self._later(self.messages.append, message)
 
     def send_frame(self, camera: str, jpeg: bytes) -> None:
-        self._later(self.frames.__setitem__, camera, jpeg)
+        self._later(self._put_frame, camera, jpeg)
+
+    def _put_frame(self, camera: str, jpeg: bytes) -> None:
+        # looks up self.frames when it runs on the loop: drain may have swapped the dict since
+        self.frames[camera] = jpeg
 
     def _later(self, put: Callable[..., None], *args: Any) -> None:
         def run() -> None:
@@ -60,14 +65,26 @@ class Outbox:
             self.loop.call_soon_threadsafe(run)
 
     async def drain(self, ws: WebSocket) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.messages:
-                await ws.send_text(json.dumps(self.messages.popleft()))
-            frames, self.frames = self.frames, {}
-            for camera, jpeg in frames.items():
-                await ws.send_bytes(camera.encode() + b"\n" + jpeg)
+        """Send until cancelled. A failure closes the socket, so that the page sees it and
+        reconnects instead of waiting on a sender that is gone."""
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.messages:
+                    await ws.send_text(json.dumps(self.messages.popleft()))
+                frames, self.frames = self.frames, {}
+                for camera, jpeg in frames.items():
+                    await ws.send_bytes(camera.encode() + b"\n" + jpeg)
+        except WebSocketDisconnect:
+            return
+        except Exception as err:
+            connected = WebSocketState.CONNECTED
+            if ws.client_state != connected or ws.application_state != connected:
+                return  # the page went away
+            log.error("a page's sender failed; closing its socket", exc_info=err)
+            with contextlib.suppress(Exception):
+                await ws.close(code=1011, reason="the console could not send")
 
 
 def create_app(
