@@ -1,0 +1,149 @@
+"""Measuring a planner backend on teacher data (a JSONL file or a generated split).
+
+Each example becomes a one-turn suite case: its family is the category, its scene the one it
+records, and its expectation the label, compared the way the suite compares (`suite.Expect`):
+a plan must have the label's subgoals in order (points within 5 mm), a question must ask about
+the label's candidates, and a refusal is any refusal (its wording is free). The run goes through
+`evaluate_suite` (every command through `plan_command`, the safety gate included), so accuracy,
+the invalid-output rate and latency mean what they mean for the suite (`robot-llm eval-planner`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from robot_llm.errors import InputError
+from robot_llm.planning.base import Planner
+from robot_llm.planning.llm.evaluate import invalid_reason, select_cases, warm_up
+from robot_llm.planning.suite import Case, Expect, StepPattern
+from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
+from robot_llm.types import Plan, Scene, SchemaError, plan_result_from_dict
+
+REQUIRED = ("id", "family", "scene", "command", "label")
+
+
+class DataError(InputError):
+    """A teacher-data file is missing, unreadable or malformed; the message names the line."""
+
+
+def expect_of(label: Mapping[str, Any]) -> Expect:
+    """The suite expectation a label stands for."""
+    result = plan_result_from_dict(label)
+    if isinstance(result, Plan):
+        steps = tuple(
+            StepPattern(
+                s.skill,
+                s.object,
+                s.on,
+                s.in_,
+                s.at,
+                s.to,
+                s.direction,
+                s.distance,
+                s.pose,
+                s.across,
+            )
+            for s in result.subgoals
+        )
+        return Expect("plan", steps)
+    if result.type == "clarify":
+        return Expect("clarify", candidates=tuple(label.get("candidates", ())))
+    return Expect("refuse")
+
+
+def load_examples(path: str | Path) -> list[dict[str, Any]]:
+    """The examples of a JSONL file (blank lines skipped)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read: {err}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{n}: not JSON: {err}") from None
+        missing = [k for k in REQUIRED if not isinstance(record, dict) or k not in record]
+        if missing:
+            raise DataError(f"{path}:{n}: missing field {missing[0]!r}")
+        out.append(record)
+    if not out:
+        raise DataError(f"{path}: no examples")
+    return out
+
+
+def dataset_cases(
+    examples: Sequence[Mapping[str, Any]],
+) -> tuple[list[Case], dict[str, Scene]]:
+    """One suite case per example, and the scenes by example id."""
+    cases: list[Case] = []
+    scenes: dict[str, Scene] = {}
+    for e in examples:
+        eid = str(e["id"])
+        if eid in scenes:
+            raise DataError(f"duplicate example id {eid!r}")
+        try:
+            scenes[eid] = Scene.from_dict(e["scene"])
+            expect = expect_of(e["label"])
+        except (SchemaError, KeyError, TypeError, ValueError) as err:
+            raise DataError(f"example {eid}: {err}") from None
+        cases.append(Case(eid, str(e["family"]), eid, ((str(e["command"]), expect),), "distill"))
+    return cases, scenes
+
+
+def evaluate_dataset(
+    planner: Planner,
+    examples: Sequence[Mapping[str, Any]],
+    families: Iterable[str] | None = None,
+    limit: int | None = None,
+) -> tuple[SuiteReport, dict[str, Any]]:
+    """Run the planner over the examples; the report (by family) and a summary (a JSON
+    object with the keys of `llm.evaluate.evaluate_planner`'s)."""
+    cases, scenes = dataset_cases(examples)
+    cases = select_cases(cases, families, limit)
+    load_s = warm_up(planner)
+    t0 = time.perf_counter()
+    report = evaluate_suite(planner, cases, scenes)
+    wall = time.perf_counter() - t0
+    kinds: Counter[str] = Counter()
+    answered: Counter[str] = Counter()
+    invalid: list[dict[str, str]] = []
+    for o in report.outcomes:
+        for (command, _), r in zip(o.case.turns, o.results, strict=False):
+            kinds[getattr(r, "type", "?")] += 1
+            answered[getattr(r, "planner", "") or "?"] += 1
+            why = invalid_reason(r, scenes[o.case.scene])
+            if why is not None:
+                invalid.append({"case": o.case.id, "command": command, "reason": why})
+    turns = sum(kinds.values())
+    versions = sorted({str(e.get("generator", "?")) for e in examples})
+    summary = {
+        **report.to_dict(),
+        "turns": turns,
+        "invalid": len(invalid),
+        "invalid_rate": len(invalid) / turns if turns else 0.0,
+        "invalid_outputs": invalid,
+        "answers": {k: kinds.get(k, 0) for k in ("plan", "clarify", "refuse")},
+        "refusal_rate": kinds.get("refuse", 0) / turns if turns else 0.0,
+        "answered_by": dict(sorted(answered.items())),
+        "backend": _stats(planner),
+        "wall_s": round(wall, 2),
+        "load_s": round(load_s, 2),
+        "splits": sorted({str(e.get("split", "?")) for e in examples}),
+        "generator": versions,
+    }
+    return report, summary
+
+
+def _stats(planner: Planner) -> dict[str, int]:
+    out = dict(getattr(planner, "stats", {}))
+    inner = getattr(planner, "model", None)
+    out.update({f"model.{k}": v for k, v in getattr(inner, "stats", {}).items()})
+    return dict(sorted(out.items()))
