@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_console_parser(sub)
     add_camera_parser(sub)
     add_calibrate_parser(sub)
+    from robot_llm.datasets.cli import add_dataset_parser, add_record_parser
+
+    add_record_parser(sub)
+    add_dataset_parser(sub)
 
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)

@@ -1,0 +1,236 @@
+"""One seeded episode, recorded frame by frame: from the privileged oracle on the gymnasium
+env (as `robot-llm episode` runs it) or from the scripted skills through the executor (the
+rule planner plans the instruction on what the camera sees, as `robot-llm run` does).
+
+Each frame is what the robot observed before a control period (joints and gripper, both
+cameras, the objects' poses) and the command it was sent for that period, after the robot's
+limits: an end-effector target and gripper opening, the same for both sources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from robot_llm.datasets.format import DatasetError
+
+SOURCES = ("oracle", "scripted")
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """What a recording is of; saved with a staged recording, so `--resume` continues it."""
+
+    task: str | None = None  # a gymnasium id or family name
+    scene: str | None = None  # a scene file (scripted source, with `command`)
+    command: str | None = None  # the instruction for a scene file
+    source: str = "oracle"
+    seed: int = 0  # episode i has seed `seed + i`
+    width: int = 320
+    height: int = 240
+
+    def check(self) -> None:
+        if self.source not in SOURCES:
+            raise DatasetError(f"--source {self.source!r} is not one of {', '.join(SOURCES)}")
+        if bool(self.task) == bool(self.scene):
+            raise DatasetError("give either --task ID or --scene FILE (with --command TEXT)")
+        if self.scene and self.source != "scripted":
+            raise DatasetError(
+                "the oracle needs a task (--task); a scene records with --source scripted"
+            )
+        if bool(self.scene) != bool(self.command):
+            raise DatasetError(
+                "--scene needs --command TEXT (the instruction to record), and --command a scene;"
+                " a task records its own instruction"
+            )
+        if self.task:
+            _family(self.task)
+        if self.scene:
+            from robot_llm.tabletop.scene import load_scene
+
+            load_scene(self.scene)  # a SceneError (bad input) names the file and the problem
+        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
+            raise DatasetError(
+                f"--image-size {self.width}x{self.height}: both sides must be even and at least 16"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class EpisodeRecord:
+    """One episode's frames; `tasks[i]` is the instruction in force at frame i."""
+
+    seed: int
+    fps: int
+    robot_type: str
+    joint_names: tuple[str, ...]
+    state: list[np.ndarray] = field(default_factory=list)
+    environment: list[np.ndarray] = field(default_factory=list)
+    main: list[np.ndarray] = field(default_factory=list)
+    wrist: list[np.ndarray] = field(default_factory=list)
+    action: list[np.ndarray] = field(default_factory=list)
+    success: list[bool] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    outcome: bool = False
+    note: str = ""  # why nothing moved, for an episode without frames
+
+    def __len__(self) -> int:
+        return len(self.action)
+
+
+class FrameLog:
+    """Renders both cameras at the recording size and logs observation, then action."""
+
+    def __init__(self, world: Any, record: EpisodeRecord, width: int, height: int) -> None:
+        from robot_llm.envs.tabletop_env import MAX_OBJECTS
+
+        self.world = world
+        self.record = record
+        self.main = dataclasses.replace(world.main_camera, width=width, height=height)
+        self.wrist = dataclasses.replace(world.wrist_camera, width=width, height=height)
+        self.max_objects = MAX_OBJECTS
+
+    def observe(self, instruction: str) -> None:
+        from robot_llm.envs.camera import render
+
+        w, r = self.world, self.record
+        arm = w.require_arm()
+        q, _, width = arm.proprioception()
+        r.state.append(np.array([*q, width], dtype=np.float32))
+        table = np.zeros((self.max_objects, 7), dtype=np.float32)
+        rows = [(*s.position, *s.orientation) for s in w.object_states().values()]
+        if rows:
+            table[: min(len(rows), self.max_objects)] = rows[: self.max_objects]
+        r.environment.append(table.reshape(-1))
+        look = (w.renderer, False, w.appearance)
+        r.main.append(render(w.client, self.main, w.main_extrinsics, *look).rgb)
+        r.wrist.append(render(w.client, self.wrist, w.wrist_extrinsics(), *look).rgb)
+        r.tasks.append(instruction)
+
+    def act(self, position: Any, yaw: float, gripper: float, success: bool) -> None:
+        self.record.action.append(np.array([*position, yaw, gripper], dtype=np.float32))
+        self.record.success.append(bool(success))
+
+
+class _RecordingEnv:
+    """The env as the Oracle sees it, with each step logged (every other attribute is the
+    env's)."""
+
+    def __init__(self, env: Any, log: FrameLog) -> None:
+        self._env = env
+        self._log = log
+
+    def step(self, action: np.ndarray) -> Any:
+        env = self._env
+        self._log.observe(env.task.instruction)
+        out = env.step(action)
+        self._log.act(env._target_pos, env._target_yaw, env._gripper, bool(out[4]["success"]))
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+class _RecordingRobot:
+    """A robot that logs a frame around every command (every other attribute is the robot's)."""
+
+    def __init__(
+        self, robot: Any, log: FrameLog, instruction: Callable[[], str], done: Callable[[], bool]
+    ) -> None:
+        self._robot = robot
+        self._log = log
+        self._instruction = instruction
+        self._done = done
+
+    def _logged(self, send: Callable[[], Any]) -> Any:
+        self._log.observe(self._instruction())
+        applied = send()
+        self._log.act(applied.position, applied.yaw, applied.gripper, self._done())
+        return applied
+
+    def command_ee(self, position: np.ndarray, yaw: float, gripper: float) -> Any:
+        return self._logged(lambda: self._robot.command_ee(position, yaw, gripper))
+
+    def command_joints(self, positions: np.ndarray, gripper: float) -> Any:
+        return self._logged(lambda: self._robot.command_joints(positions, gripper))
+
+    def hold(self) -> Any:
+        return self._logged(self._robot.hold)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._robot, name)
+
+
+def _family(task: str) -> str:
+    from robot_llm.envs import ENV_IDS, env_id
+
+    name = task.split("/")[-1].removesuffix("-v0")
+    if env_id(name) not in ENV_IDS:
+        raise DatasetError(f"unknown task {task!r}; known: {', '.join(ENV_IDS)}")
+    return name
+
+
+def run_oracle(config: RecordConfig, seed: int) -> EpisodeRecord:
+    from robot_llm.envs.tabletop_env import TabletopEnv
+    from robot_llm.policies.oracle import Oracle
+
+    env = TabletopEnv(_family(config.task or ""), obs_mode="state", camera_size=(64, 48))
+    try:
+        env.reset(seed=seed)
+        d = env.world.description
+        record = EpisodeRecord(seed, env.control_hz, d.name, tuple(d.arm_joints))
+        log = FrameLog(env.world, record, config.width, config.height)
+        result = Oracle(_RecordingEnv(env, log)).run()
+        record.outcome = result.success
+        return record
+    finally:
+        env.close()
+
+
+def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
+    from robot_llm.config import RobotConfig, StackConfig
+    from robot_llm.session import open_session
+
+    task = _family(config.task) if config.task else None
+    robot = RobotConfig(task=task, scene=config.scene, seed=seed)
+    session = open_session(StackConfig(robot=robot))
+    try:
+        world: Any = session.world
+        d = world.description
+        fps = int(session.robot.info.control_hz)
+        record = EpisodeRecord(seed, fps, d.name, tuple(d.arm_joints))
+        log = FrameLog(world, record, config.width, config.height)
+        episode_task = session.task
+
+        def instruction() -> str:
+            return episode_task.instruction if episode_task else config.command or ""
+
+        def done() -> bool:
+            return bool(episode_task and session.task_verdict()["success"])
+
+        session.robot = _RecordingRobot(session.robot, log, instruction, done)
+        while True:
+            turn = session.turn(instruction())
+            if episode_task is None:
+                record.outcome = turn.status == "done"
+                break
+            verdict = session.task_verdict()
+            record.outcome = bool(verdict["success"])
+            finished = bool(verdict.get("subtask_done", verdict["success"]))
+            if not finished or not episode_task.advance(verdict):  # type: ignore[attr-defined]
+                break
+        if not len(record):
+            record.note = f"{turn.status}: {turn.reason or turn.question or 'nothing moved'}"
+        return record
+    finally:
+        session.close()
+
+
+def run_episode(config: RecordConfig, seed: int) -> EpisodeRecord:
+    return (run_oracle if config.source == "oracle" else run_scripted)(config, seed)
