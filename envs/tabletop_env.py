@@ -87,7 +87,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ValueError(f"randomize must be at least 0, got {randomize}")
         self.randomize = float(randomize)
         self._look_rng: np.random.Generator | None = None
-        self.task = make_task(task) if isinstance(task, str) else task
+        self.task = make_task(task, robot) if isinstance(task, str) else task.for_robot(robot)
         self.obs_mode = obs_mode
         self.render_mode = render_mode
         self.control_hz = control_hz

@@ -93,13 +93,22 @@ def _cmd_episode(args: argparse.Namespace) -> int:
 
 
 def _cmd_scene_check(args: argparse.Namespace) -> int:
-    from robot_llm.tabletop.scene import load_scene
+    from robot_llm.tabletop.scene import WORKSPACE, load_scene
 
-    scene = load_scene(args.file)
+    workspace = WORKSPACE
+    if args.robot is not None:  # that robot's table: its workspace and reach (tabletop.setups)
+        from robot_llm.envs.robots import get_robot
+        from robot_llm.tabletop.setups import robot_setup
+
+        get_robot(args.robot)  # an unknown name is one line listing the known ones
+        workspace = robot_setup(args.robot).workspace
+    scene = load_scene(args.file, workspace=workspace)
+    robot = {} if args.robot is None else {"robot": args.robot}
     if args.json:
-        print(json.dumps({"file": args.file, "valid": True, **scene.to_dict()}))
+        print(json.dumps({"file": args.file, "valid": True, **robot, **scene.to_dict()}))
     else:
-        print(f"{args.file}: {len(scene)} objects: {', '.join(scene.ids)}")
+        fits = f" (within the {args.robot}'s reach)" if args.robot is not None else ""
+        print(f"{args.file}: {len(scene)} objects{fits}: {', '.join(scene.ids)}")
     return OK
 
 
@@ -324,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_scene_list)
     p = scene_sub.add_parser("check", help="validate a scene file")
     p.add_argument("file")
+    p.add_argument(
+        "--robot",
+        metavar="NAME",
+        help="check it on this simulated robot's table: its workspace and reach (e.g. so101)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_scene_check)
     p = scene_sub.add_parser("render", help="render a scene file's main camera view to an image")

@@ -359,7 +359,7 @@ def scene_of_config(rc: RobotConfig) -> tuple[Any, Any, str]:
     name = rc.task.split("/")[-1].removesuffix("-v0")
     if env_id(name) not in ENV_IDS:
         raise SessionInputError(f"unknown task {rc.task!r}; known: {', '.join(ENV_IDS)}")
-    episode_task = make_task(name)
+    episode_task = make_task(name, rc.sim_robot)
     rng, _ = np_random(rc.seed)
     return episode_task.reset(rng).scene, episode_task, f"{env_id(name)} seed {rc.seed}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robot_llm.envs.tasks.base import Episode, Task
+from robot_llm.envs.tasks.base import DEFAULT_ROBOT, Episode, Task, TaskDoesNotFit
 from robot_llm.envs.tasks.chain import Chain
 from robot_llm.envs.tasks.clear import Clear
 from robot_llm.envs.tasks.hanoi import TowersOfHanoi
@@ -25,9 +25,12 @@ for _cls in (PickPlace, Stack, PutInBowl, Sort, Push, Pyramid, TowersOfHanoi, Cl
     TASKS.register(_cls.name, _cls)
 
 
-def make_task(name: str) -> Task:
-    """A fresh task instance by family name; UnknownTask lists the known names."""
-    return TASKS.find(name)()
+def make_task(name: str, robot: str = DEFAULT_ROBOT) -> Task:
+    """A fresh task instance by family name, sampling for `robot` (its table, reach and sizes:
+    robot_llm.tabletop.setups); UnknownTask lists the known names, TaskDoesNotFit says why the
+    robot cannot do the family."""
+    task = TASKS.find(name)()
+    return task.for_robot(robot) if robot != task.robot else task
 
 
-__all__ = ["TASKS", "Episode", "Task", "UnknownTask", "make_task"]
+__all__ = ["TASKS", "Episode", "Task", "TaskDoesNotFit", "UnknownTask", "make_task"]

@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from robot_llm.envs.tasks.base import (
+    DEFAULT_ROBOT,
     Episode,
     States,
     Task,
@@ -149,14 +150,28 @@ class Chain(Task):
     max_episode_steps = 450
     templates = IN_BOWL_TEMPLATES + ON_ZONE_TEMPLATES + ON_BLOCK_TEMPLATES + REGION_TEMPLATES
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, robot: str = DEFAULT_ROBOT) -> None:
+        super().__init__(robot)
         self.stage = 0
 
     def reset(self, rng: np.random.Generator) -> Episode:
         episode = super().reset(rng)
         self.stage = 0
         return episode
+
+    def unfit(self) -> str:
+        """Its scene (four blocks, two bowls and a zone at the fewest) must fit the table."""
+        if not self.compact:
+            return ""
+        size = self.size("medium")
+        least = [block(c, size) for c in ("red", "blue", "green", "yellow")]
+        least += [container("bowl", c, size) for c in ("orange", "purple")]
+        least.append(container("zone", "pink", size))
+        if self.crowded(least):
+            return (
+                "four blocks, two bowls and a zone, its scene at the fewest, do not fit its table"
+            )
+        return ""
 
     def sample(self, rng: np.random.Generator) -> Episode:
         for _ in range(SAMPLE_TRIES):

@@ -38,6 +38,17 @@ class Clear(Task):
     max_episode_steps = 450
     templates = TEMPLATES
 
+    def unfit(self) -> str:
+        """The tray and the fewest blocks it clears (three) must fit the table."""
+        if not self.compact:
+            return ""
+        size = self.size("medium")
+        least = [container("tray", "gray", self.size(TRAY_SIZE))]
+        least += [block(c, size) for c in ("red", "blue", "green")]
+        if self.crowded(least):
+            return "a tray and three blocks, the fewest it clears, do not fit its table"
+        return ""
+
     def sample(self, rng: np.random.Generator) -> Episode:
         n = int(rng.integers(3, 6))
         tray_color, *colors = pick_colors(rng, n + 1)

@@ -136,16 +136,18 @@ def push_path_clear(
     start: Sequence[float],
     target: Sequence[float],
     obstacles: Iterable[tuple[ObjectSpec, Sequence[float]]],
+    backoff: float = PUSH_BACKOFF,
 ) -> bool:
     """Whether a push of `pushed` from start to target (hand start included) touches nothing.
 
-    `obstacles` are other objects with their xy positions.
+    `obstacles` are other objects with their xy positions; the hand starts `backoff` behind the
+    block's face (the robot's `RobotSetup.push_behind`).
     """
     sx, sy = float(start[0]), float(start[1])
     tx, ty = float(target[0]), float(target[1])
     d = math.hypot(tx - sx, ty - sy) or 1.0
     half = height("block", pushed.size) / 2
-    back = half + PUSH_BACKOFF
+    back = half + backoff
     hand = (sx - (tx - sx) / d * back, sy - (ty - sy) / d * back)
     sweep = footprint_radius(pushed) + PUSH_PATH_CLEARANCE
     for spec, xy in obstacles:

@@ -61,6 +61,9 @@ class TowersOfHanoi(Task):
         }
         return Episode(scene, text, goal)
 
+    def unfit(self) -> str:
+        return self.too_tall(len(SIZES))
+
     def evaluate(self, states: States) -> dict[str, Any]:
         goal = self.require_episode().goal
         large, medium, small = (states[b] for b in goal["blocks"])

@@ -19,7 +19,7 @@ from robot_llm.envs.tasks.base import (
 )
 from robot_llm.tabletop.layout import place_objects
 from robot_llm.tabletop.predicates import holds, horizontal_distance
-from robot_llm.tabletop.scene import SceneSpec
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 IN_TEMPLATES = (
     "put the {obj} in the {target}",
@@ -43,6 +43,8 @@ class PickPlace(Task):
     templates = IN_TEMPLATES + ON_TEMPLATES
 
     def sample(self, rng: np.random.Generator) -> Episode:
+        if self.compact:
+            return self._sample_compact(rng)
         n_blocks = int(rng.integers(2, 5))
         target_kind = choose(rng, ("bowl", "zone", "block"))
         colors = pick_colors(rng, n_blocks + 2)
@@ -51,7 +53,27 @@ class PickPlace(Task):
         if target_kind != "block":
             others[0] = container(target_kind, others[0].color)
         objects = place_objects(rng, blocks + others)
-        scene = SceneSpec(tuple(objects))
+        return self._episode(rng, SceneSpec(tuple(objects)), blocks, others, target_kind)
+
+    def _sample_compact(self, rng: np.random.Generator) -> Episode:
+        """A small table: two blocks and the target bowl or zone, or 2-3 blocks for "on"."""
+        target_kind = choose(rng, ("bowl", "zone", "block"))
+        n_blocks = int(rng.integers(2, 4)) if target_kind == "block" else 2
+        colors = pick_colors(rng, n_blocks + 1)
+        size = self.size("small")
+        blocks = [block(c, size) for c in colors[:n_blocks]]
+        others = [] if target_kind == "block" else [container(target_kind, colors[-1], size)]
+        scene = SceneSpec(tuple(self.layout(rng, blocks + others)))
+        return self._episode(rng, scene, blocks, others, target_kind)
+
+    def _episode(
+        self,
+        rng: np.random.Generator,
+        scene: SceneSpec,
+        blocks: list[ObjectSpec],
+        others: list[ObjectSpec],
+        target_kind: str,
+    ) -> Episode:
         obj = blocks[0]
         target = blocks[1] if target_kind == "block" else others[0]
         templates = ON_TEMPLATES if target_kind == "block" else IN_TEMPLATES

@@ -14,15 +14,17 @@ import numpy as np
 from robot_llm.envs.tasks.base import Episode, States, Task, block, choose, pick_colors
 from robot_llm.envs.tasks.common import (
     REGION_PHRASES,
+    footprint_radius,
     next_to_push_target,
     push_path_clear,
     region_distance,
     region_push_target,
 )
 from robot_llm.tabletop.geometry import height
-from robot_llm.tabletop.layout import place_objects
+from robot_llm.tabletop.layout import LayoutError, place_objects
 from robot_llm.tabletop.predicates import NEXT_TO_GAP, REGIONS, holds, horizontal_distance
 from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
+from robot_llm.tabletop.setups import RobotSetup
 
 REGION_TEMPLATES = (
     "push the {obj} to the {place}",
@@ -47,6 +49,21 @@ def _next_to_threshold(a: ObjectSpec, b: ObjectSpec) -> float:
     return reach * math.sqrt(2) + NEXT_TO_GAP
 
 
+def _hand_reaches_push(
+    setup: RobotSetup, obj: ObjectSpec, target: tuple[float, float], behind: float
+) -> bool:
+    """Whether the hand reaches where it comes down behind `obj` (its corner's reach plus
+    `behind`) and where it stops, the push ending at `target`."""
+    sx, sy = (float(v) for v in obj.position)
+    d = math.dist((sx, sy), target)
+    ux, uy = (target[0] - sx) / d, (target[1] - sy) / d
+    back = footprint_radius(obj) + behind
+    start = (sx - ux * back, sy - uy * back)
+    half = height(obj.kind, obj.size) / 2
+    end = (target[0] - ux * half, target[1] - uy * half)
+    return setup.hand_reaches(*start) and setup.hand_reaches(*end)
+
+
 class Push(Task):
     """One block of 3-5 pushed to a region of the table or beside another block."""
 
@@ -62,6 +79,8 @@ class Push(Task):
         raise RuntimeError(f"{self.name}: no feasible push found in {SAMPLE_TRIES} layouts")
 
     def _try_sample(self, rng: np.random.Generator) -> Episode | None:
+        if self.compact:
+            return self._try_sample_compact(rng)
         n = int(rng.integers(3, 6))
         colors = pick_colors(rng, n)
         specs = [block(c) for c in colors]
@@ -91,6 +110,37 @@ class Push(Task):
                 obj=f"{obj.color} block", other=f"{other.color} block", other_color=other.color
             )
             goal = {"relation": "next_to", "object": obj.id, "target": other.id}
+        goal["start_distance"] = start_gap
+        return Episode(SceneSpec(tuple(objects)), text, goal)
+
+    def _try_sample_compact(self, rng: np.random.Generator) -> Episode | None:
+        """A small table: 2-3 blocks, one pushed next to another. The regions are the shared
+        table's (predicates.REGIONS), mostly out of a small arm's reach: no region pushes. The
+        hand must reach where it comes down behind the block and where the push ends."""
+        n = int(rng.integers(2, 4))
+        colors = pick_colors(rng, n)
+        try:
+            objects = self.layout(rng, [block(c, self.size("medium")) for c in colors])
+        except LayoutError:
+            return None
+        obj, other = objects[0], objects[1]
+        start_gap = math.dist(obj.position, other.position) - _next_to_threshold(obj, other)
+        target = next_to_push_target(obj.position, other.position, obj.size, other.size)
+        if start_gap < 0.02 or math.dist(obj.position, target) < MIN_PUSH:
+            return None
+        behind = self.setup.push_behind
+        if not self.workspace.contains(*target) or not _hand_reaches_push(
+            self.setup, obj, target, behind
+        ):
+            return None
+        if not push_path_clear(
+            obj, obj.position, target, [(o, o.position) for o in objects[2:]], behind
+        ):
+            return None
+        text = choose(rng, NEXT_TO_TEMPLATES).format(
+            obj=f"{obj.color} block", other=f"{other.color} block", other_color=other.color
+        )
+        goal: dict[str, Any] = {"relation": "next_to", "object": obj.id, "target": other.id}
         goal["start_distance"] = start_gap
         return Episode(SceneSpec(tuple(objects)), text, goal)
 

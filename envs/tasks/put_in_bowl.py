@@ -19,7 +19,7 @@ from robot_llm.envs.tasks.base import (
 from robot_llm.envs.tasks.common import place_in_slot, with_article
 from robot_llm.tabletop.layout import place_objects
 from robot_llm.tabletop.predicates import in_bowl
-from robot_llm.tabletop.scene import SceneSpec
+from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
 
 TEMPLATES = (
     "put the {color} {blocks} in {a_bowl}",
@@ -38,6 +38,8 @@ class PutInBowl(Task):
     templates = TEMPLATES
 
     def sample(self, rng: np.random.Generator) -> Episode:
+        if self.compact:
+            return self._sample_compact(rng)
         n_targets = int(rng.integers(1, 4))
         n_distractor_blocks = int(rng.integers(1, 6 - n_targets))
         color, bowl_color, other_bowl_color = pick_colors(rng, 3)
@@ -50,6 +52,30 @@ class PutInBowl(Task):
         # One distractor bowl: a third bowl rarely fits on the table beside the blocks.
         other_bowl = container("bowl", other_bowl_color)
         scene = SceneSpec(tuple(place_objects(rng, targets + distractors + [bowl, other_bowl])))
+        return self._episode(rng, scene, targets, bowl, color)
+
+    def _sample_compact(self, rng: np.random.Generator) -> Episode:
+        """A small table: one bowl and two blocks, one or both of the target color (a small bowl
+        takes two small blocks side by side); no second bowl fits beside them."""
+        n_targets = int(rng.integers(1, 3))
+        color, bowl_color = pick_colors(rng, 2)
+        block_colors = pick_colors(rng, 2 - n_targets, exclude=(color, bowl_color))
+        size = self.size("small")
+        targets = [block(color, size, "" if i == 0 else f"_{i + 1}") for i in range(n_targets)]
+        distractors = [block(c, size) for c in block_colors]
+        bowl = container("bowl", bowl_color, size)
+        scene = SceneSpec(tuple(self.layout(rng, targets + distractors + [bowl])))
+        return self._episode(rng, scene, targets, bowl, color)
+
+    def _episode(
+        self,
+        rng: np.random.Generator,
+        scene: SceneSpec,
+        targets: list[ObjectSpec],
+        bowl: ObjectSpec,
+        color: str,
+    ) -> Episode:
+        n_targets, bowl_color = len(targets), bowl.color
         text = choose(rng, TEMPLATES).format(
             color=color,
             bowl_color=bowl_color,

@@ -75,6 +75,9 @@ class Pyramid(Task):
     max_episode_steps = 530
     templates = TEMPLATES
 
+    def unfit(self) -> str:
+        return self.too_tall(3)
+
     def sample(self, rng: np.random.Generator) -> Episode:
         colors = pick_colors(rng, 6)
         blocks = [block(c, SIZE) for c in colors]

@@ -41,6 +41,17 @@ class Sort(Task):
     max_episode_steps = 450
     templates = TEMPLATES
 
+    def unfit(self) -> str:
+        """The fewest it sorts, two blocks and a zone of each color, must fit the table."""
+        if not self.compact:
+            return ""
+        size = self.size("medium")
+        least = [block("red", size), block("blue", size)]
+        least += [container("zone", "red", size), container("zone", "blue", size)]
+        if self.crowded(least):
+            return "two blocks and two zones, the fewest it sorts, do not fit its table"
+        return ""
+
     def sample(self, rng: np.random.Generator) -> Episode:
         n_colors = int(rng.integers(2, 4))
         colors = pick_colors(rng, n_colors)

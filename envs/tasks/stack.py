@@ -35,6 +35,9 @@ class Stack(Task):
     max_episode_steps = 300
     templates = TEMPLATES
 
+    def unfit(self) -> str:
+        return self.too_tall(3)
+
     def sample(self, rng: np.random.Generator) -> Episode:
         n = int(rng.integers(3, 5))
         n_distractors = int(rng.integers(0, 2))

@@ -12,6 +12,7 @@ holds the arm and exits 0. Exit codes: 0 done, 1 the server could not be reached
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -92,7 +93,7 @@ def add_bridge_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="M_PER_S",
-        help="end-effector speed limit (default 0.25)",
+        help="end-effector speed limit (default: the robot's own, 0.25 for the Panda)",
     )
     p.add_argument("--curve-keys", metavar="DIR", help="require CURVE: key folder (bridge keygen)")
     p.add_argument(
@@ -193,7 +194,7 @@ def _load_driver(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from robot_llm.bridge.limits import SafetyLimits
+    from robot_llm.bridge.limits import SafetyLimits, driver_limits
     from robot_llm.bridge.server import BridgeServer, ServerConfig
 
     try:
@@ -221,6 +222,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         driver = _load_driver(args)
+        # The robot's own reach box and speed cap (robot_llm.tabletop.setups), e.g. the SO-101's.
+        limits = driver_limits(driver, limits, keep_speed=args.max_ee_speed is not None)
+        config = dataclasses.replace(config, limits=limits)
         server = BridgeServer(driver, config)
         # PyBullet steps hold the GIL; a short switch interval lets the socket threads answer
         # within a fraction of a millisecond meanwhile.

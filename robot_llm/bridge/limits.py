@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Final
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING, Final
 
 from robot_llm.bridge.protocol import Fields, ProtocolError
 from robot_llm.robots.base import DEFAULT_MAX_EE_SPEED, RobotLimits
 from robot_llm.tabletop.reach import REACH_MAX, REACH_MIN
+
+if TYPE_CHECKING:
+    from robot_llm.bridge.driver import Driver
 
 DEFAULT_WATCHDOG_S: Final = 0.2
 
@@ -77,3 +80,27 @@ class SafetyLimits:
 
     def with_overrides(self, **overrides: float) -> SafetyLimits:
         return type(self)(**{**asdict(self), **overrides})
+
+
+def limits_for_robot(limits: SafetyLimits, robot: str, keep_speed: bool = False) -> SafetyLimits:
+    """`limits` with the workspace box and speed cap of the robot called `robot`, from its setup
+    (robot_llm.tabletop.setups: its reach box and hand speed, in the table frame with the base
+    where its robot description puts it); unchanged for a robot without a setup of its own (the
+    Panda's defaults). `keep_speed`: the speed cap was given explicitly (`--max-ee-speed`)."""
+    from robot_llm.tabletop.setups import SETUPS
+
+    setup = SETUPS.get(robot)
+    if setup is None:
+        return limits
+    return replace(
+        limits,
+        workspace_min=setup.reach_min,
+        workspace_max=setup.reach_max,
+        max_ee_speed=limits.max_ee_speed if keep_speed else setup.max_ee_speed,
+    )
+
+
+def driver_limits(driver: Driver, limits: SafetyLimits, keep_speed: bool = False) -> SafetyLimits:
+    """The limits to serve `driver` with: `limits_for_robot` of the robot its description
+    names (a camera driver describes the arm it wraps)."""
+    return limits_for_robot(limits, driver.describe().name, keep_speed)

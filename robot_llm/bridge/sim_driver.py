@@ -34,7 +34,7 @@ class SimDriverError(InputError):
     """Bad options for the sim driver (no scene, unknown task)."""
 
 
-def _scene(scene: str | None, task: str | None, seed: int) -> SceneSpec:
+def _scene(scene: str | None, task: str | None, seed: int, robot: str = "panda") -> SceneSpec:
     if scene and task:
         raise SimDriverError("the sim driver takes either a scene or a task, not both")
     if scene:
@@ -50,7 +50,7 @@ def _scene(scene: str | None, task: str | None, seed: int) -> SceneSpec:
     if env_id(name) not in ENV_IDS:
         raise SimDriverError(f"unknown task {task!r}; known: {', '.join(ENV_IDS)}")
     rng, _ = np_random(seed)
-    spec: SceneSpec = make_task(name).reset(rng).scene
+    spec: SceneSpec = make_task(name, robot).reset(rng).scene
     return spec
 
 
@@ -108,7 +108,7 @@ class SimDriver:
             raise SimDriverError(
                 f"unknown render_detail {render_detail!r}; details are {', '.join(RENDER_DETAILS)}"
             )
-        spec = _scene(scene, task, int(seed))
+        spec = _scene(scene, task, int(seed), robot)
         hz, render = _control_hz(control_hz), _renderer(renderer)
         if int(render_workers) < 1:
             raise SimDriverError("render_workers must be >= 1")

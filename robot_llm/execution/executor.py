@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from robot_llm.execution.events import (
     Event,
@@ -31,7 +31,13 @@ from robot_llm.execution.events import (
     SubgoalSucceeded,
     describe,
 )
-from robot_llm.execution.looking import DEFAULT_VIEW_POSE, mismatch, move_to_view, timed_perceive
+from robot_llm.execution.looking import (
+    ROBOT_VIEW_POSE,
+    mismatch,
+    move_to_view,
+    timed_perceive,
+    view_pose_for,
+)
 from robot_llm.execution.recorder import VideoRecorder
 from robot_llm.execution.result import ExecutionResult, Status, SubgoalResult
 from robot_llm.execution.run_state import (
@@ -78,9 +84,9 @@ class Executor:
     list of callbacks, called in the run's thread for every event. associate:
     `(perceived, reference, gate) -> Scene` that keeps the reference's ids (default
     `robot_llm.perception.associate`). view_pose: where the hand goes so the camera sees the
-    table (None: never move for the camera). video / video_every: record the camera every N
-    control periods to an mp4, captioned with the running subgoal. docs/execution.md has the
-    whole policy.
+    table (None: never move for the camera; by default the robot's own, `view_pose_for`).
+    video / video_every: record the camera every N control periods to an mp4, captioned with
+    the running subgoal. docs/execution.md has the whole policy.
     """
 
     def __init__(
@@ -98,7 +104,7 @@ class Executor:
         settle_periods: int = DEFAULT_SETTLE_PERIODS,
         skill_timeout: float = DEFAULT_SKILL_TIMEOUT,
         max_replans: int = DEFAULT_MAX_REPLANS,
-        view_pose: Sequence[float] | None = DEFAULT_VIEW_POSE,
+        view_pose: Sequence[float] | Literal["robot"] | None = ROBOT_VIEW_POSE,
         video: str | Path | None = None,
         video_every: int = 4,
     ) -> None:
@@ -129,7 +135,9 @@ class Executor:
             self._callbacks = list(on_event)
         self.camera = camera
         self.max_replans = max_replans
-        self.view_pose = view_pose
+        self.view_pose: Sequence[float] | None = (
+            view_pose_for(robot.info.name) if view_pose == ROBOT_VIEW_POSE else view_pose
+        )
         self.video = Path(video) if video is not None else None
         self.video_every = video_every
         self._run_count = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 
@@ -22,10 +23,22 @@ from robot_llm.types import Scene, Subgoal
 
 # Where the hand waits while the camera looks: near the robot base, below the main camera, so
 # the arm hides nothing on the table; yaw 0 turns the wrist back to neutral, so that the next
-# skill starts from a home-like posture (table frame: x, y, z meters, yaw radians).
+# skill starts from a home-like posture (table frame: x, y, z meters, yaw radians). The Panda's
+# (and any robot's without one of its own in robot_llm.tabletop.setups): `view_pose_for`.
 DEFAULT_VIEW_POSE = (0.15, 0.0, 0.37, 0.0)
+# The executor's default: the viewing pose of the robot it drives (`view_pose_for`).
+ROBOT_VIEW_POSE: Final = "robot"
 VIEW_TOLERANCE = 0.02  # meters
 VIEW_YAW_TOLERANCE = 0.05  # radians
+
+
+def view_pose_for(robot: str) -> tuple[float, float, float, float]:
+    """Where the robot called `robot` waits while the camera looks: its own viewing pose
+    (robot_llm.tabletop.setups, e.g. the SO-101's home, which it reaches), else
+    DEFAULT_VIEW_POSE."""
+    from robot_llm.tabletop.setups import robot_setup
+
+    return robot_setup(robot).view_pose or DEFAULT_VIEW_POSE
 
 
 def move_to_view(loop: SkillLoop, run: Run, view_pose: Sequence[float] | None) -> bool:

@@ -8,6 +8,7 @@ simulator, so that skills, the simulated robot and tools read the same facts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -35,8 +36,31 @@ class RobotSetup:
     # moving jaw, which is on the hand's +x side ((cos yaw, sin yaw) in the table frame);
     # 0: fingers that close symmetrically on the tool centre.
     fixed_jaw_offset: float = 0.0
-    # Where the hand waits while the camera looks (x, y, z, yaw); None: the executor's own.
+    # Where the hand waits while the camera looks (x, y, z, yaw); None: the executor's own
+    # (`robot_llm.execution.looking.DEFAULT_VIEW_POSE`, the Panda's).
     view_pose: tuple[float, float, float, float] | None = None
+    # How the task families (envs/tasks) size their scenes for it. `object_size`: the one size
+    # every block and container gets on a small table of its own (None: each family's sizes);
+    # `max_stack`: how many blocks high it can pile (None: as high as any family builds);
+    # `hand_reach`: the tool centre's distance from the base (`workspace.base`) with the tool
+    # down, min and max (None: the reach box alone); `push_behind`: how far behind a pushed
+    # block's face the hand comes down (the push skill's back-off plus what leads the push).
+    object_size: str | None = None
+    max_stack: int | None = None
+    hand_reach: tuple[float, float] | None = None
+    push_behind: float = 0.03
+
+    def hand_reaches(self, x: float, y: float) -> bool:
+        """Whether the hand, tool down, reaches over the point (x, y) of the table."""
+        if not (
+            self.reach_min[0] <= x <= self.reach_max[0]
+            and self.reach_min[1] <= y <= self.reach_max[1]
+        ):
+            return False
+        if self.hand_reach is None:
+            return True
+        bx, by = self.workspace.base
+        return self.hand_reach[0] <= math.hypot(x - bx, y - by) <= self.hand_reach[1]
 
 
 DEFAULT_SETUP: Final = RobotSetup()
@@ -58,6 +82,14 @@ SO101_SETUP: Final = RobotSetup(
     fixed_jaw_offset=0.020,
     # The home pose: turned back over the left shoulder, behind the workspace.
     view_pose=(0.16, 0.145, 0.06, 0.0),
+    # Its jaws take blocks up to 5 cm; the small table fits small (3 cm) blocks, small bowls and
+    # zones. With the tool down the hand stays below 6.5-8.5 cm: it carries a block over one
+    # block, not over two.
+    object_size="small",
+    max_stack=2,
+    hand_reach=(0.10, 0.24),
+    # The push skill's back-off (3.5 cm) plus the fixed jaw's face and thickness (2 + 0.8 cm).
+    push_behind=0.063,
 )
 
 SETUPS: Final[dict[str, RobotSetup]] = {"so101": SO101_SETUP}
