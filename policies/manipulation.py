@@ -387,7 +387,7 @@ class Push(Scripted):
         end = goal - u * (lead + contact)
         # Push at the object's middle (a bowl low on its wall), fingertips clear of the table.
         z = max(PUSH_HEIGHT, min(float(obj.position[2]), bottom(obj) + 0.03))
-        blocked = self.blocker(scene, obj, start_xy, goal, behind, reach, z)
+        blocked = self.blocker(scene, obj, start_xy, goal, behind, end, reach, z)
         if blocked:
             return fail(blocked)
         _, hand_yaw = hand_pose(observation)
@@ -427,13 +427,17 @@ class Push(Scripted):
         start: np.ndarray,
         goal: np.ndarray,
         behind: np.ndarray,
+        end: np.ndarray,
         reach: float,
         z: float,
     ) -> str:
         """Why the push cannot go ("" when it can): something stands where the hand comes
         down behind the object (to height z), or in the way of the object and the hand pushing
-        it. Objects lower than that (zones, the block it stands on) do not count."""
-        corridor = max(reach, PUSH_FINGER_HALF_WIDTH) + PUSH_PATH_MARGIN
+        it. Objects lower than that (zones, the block it stands on) do not count.
+
+        The object sweeps its own half-width along start -> goal; the fingers sweep theirs only
+        as far as they go, `end` (they stop behind the object's goal), so a block may end next
+        to another one closer than the fingers are wide."""
         for o in scene:
             if o.id == obj.id:
                 continue
@@ -441,8 +445,11 @@ class Push(Scripted):
             near_hand = polygon_point_distance(poly, behind) < PUSH_FINGER_HALF_WIDTH + 0.005
             if near_hand and top(o) > z - FINGERTIP_DEPTH - 0.003:
                 return f"no room to push {obj.id!r}: {o.id!r} is where the hand goes down"
-            in_path = polygon_segment_distance(poly, start, goal) < corridor
-            if in_path and top(o) > bottom(obj) + 0.005:
+            swept = polygon_segment_distance(poly, start, goal) < reach + PUSH_PATH_MARGIN
+            fingers = polygon_segment_distance(poly, behind, end) < (
+                PUSH_FINGER_HALF_WIDTH + PUSH_PATH_MARGIN
+            )
+            if (swept or fingers) and top(o) > bottom(obj) + 0.005:
                 return f"{o.id!r} is in the way of pushing {obj.id!r}"
         return ""
 

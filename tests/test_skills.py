@@ -281,6 +281,33 @@ def test_push_refuses_when_something_is_in_the_way(rig: Rig) -> None:
     assert not rig.steps
 
 
+def _square(oid: str, x: float, y: float, edge: float = 0.03) -> SceneObject:
+    h = edge / 2
+    corners = ((x - h, y - h), (x + h, y - h), (x + h, y + h), (x - h, y + h))
+    return SceneObject(oid, "block", "red", "small", (x, y, h), footprint=corners)
+
+
+def test_push_may_end_a_block_beside_another_closer_than_the_fingers_are_wide() -> None:
+    from robot_llm.policies.manipulation import Push
+
+    pushed = _square("a", 0.30, 0.00)
+    start, goal = np.array([0.30, 0.00]), np.array([0.30, 0.10])
+    behind, end = np.array([0.30, -0.035]), np.array([0.30, 0.065])  # lead + contact: 3.5 cm
+    beside_goal = _square("b", 0.346, 0.10)  # 3.1 cm from the goal's center to its face
+    assert (
+        Push.blocker(Scene([pushed, beside_goal]), pushed, start, goal, behind, end, 0.015, 0.015)
+        == ""
+    )
+    beside_fingers = _square("c", 0.34, 0.04)  # 2.5 cm from where the fingers pass
+    why = Push.blocker(
+        Scene([pushed, beside_fingers]), pushed, start, goal, behind, end, 0.015, 0.015
+    )
+    assert "'c' is in the way" in why
+    on_path = _square("d", 0.31, 0.09)  # the block itself would hit it
+    why = Push.blocker(Scene([pushed, on_path]), pushed, start, goal, behind, end, 0.015, 0.015)
+    assert "'d' is in the way" in why
+
+
 def test_push_to_a_point(rig: Rig) -> None:
     result = rig.run("push", object="green", to=(0.38, -0.13))
     assert result.success, result.reason
