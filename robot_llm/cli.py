@@ -315,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_listen_parser(sub)
     add_eval_planner_parser(sub)
+    from robot_llm.planning.student.train import add_train_planner_parser
+
+    add_train_planner_parser(sub)
     add_bench_parser(sub)
     add_bridge_parser(sub)
     add_launch_parser(sub)

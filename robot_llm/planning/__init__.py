@@ -26,10 +26,13 @@ from robot_llm.planning.base import (
 from robot_llm.planning.llm import LLM_PLANNERS
 from robot_llm.planning.rules import RulePlanner
 from robot_llm.planning.safety import Limits, PolicyError, Rule, SafetyGate, SafetyPolicy
+from robot_llm.planning.student import STUDENT_PLANNERS
 from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
 
 register_planner("rule", RulePlanner, replace_existing=True)
 for _name, _factory in LLM_PLANNERS.items():  # built lazily: no torch until one is used
+    register_planner(_name, _factory, replace_existing=True)
+for _name, _factory in STUDENT_PLANNERS.items():  # the distilled student; torch when built
     register_planner(_name, _factory, replace_existing=True)
 
 DEFAULT_PLANNER = "rule"

@@ -57,6 +57,11 @@ def _intent(rng: random.Random, family: str) -> tuple[str, Scene, Intent, dict[s
 
 def example(split: str, seed: int, i: int) -> dict[str, Any]:
     """Example `i` of a split: the same for the same (version, split, seed, i)."""
+    return example_with_intent(split, seed, i)[0]
+
+
+def example_with_intent(split: str, seed: int, i: int) -> tuple[dict[str, Any], Intent]:
+    """`example(split, seed, i)` and the intent it words (the student's structured target)."""
     if split not in SPLITS:
         raise GenerateError(f"unknown split {split!r}; splits are {', '.join(SPLITS)}")
     rng = random.Random(f"{GENERATOR_VERSION}|{split}|{seed}|{i}")
@@ -76,7 +81,7 @@ def example(split: str, seed: int, i: int) -> dict[str, Any]:
         "scene_source": source,
         "generator": GENERATOR_VERSION,
         "seed": seed,
-    }
+    }, intent
 
 
 def generate(split: str, n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
