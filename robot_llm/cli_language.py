@@ -187,7 +187,10 @@ def add_planner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--planner",
         default="rule",
-        help="planner backend: rule (default), transformers, openai, hybrid (docs/llm-planners.md)",
+        help=(
+            "planner backend: rule (default), distilled (the rules, then the distilled student), "
+            "learned (the student alone), transformers, openai, hybrid (docs/llm-planners.md)"
+        ),
     )
     p.add_argument("--model", metavar="PATH|NAME", help="the language model of the planner backend")
     add_policy_argument(p)
