@@ -6,10 +6,11 @@
 perceived objects the ids of a reference scene (a scene file, or the previous perception).
 """
 
-from robot_llm.perception.association import associate, scene_from_spec
+from robot_llm.perception.association import associate
 from robot_llm.perception.camera_perceiver import CameraPerceiver
 from robot_llm.perception.colour_only import ColourOnlyPerceiver
 from robot_llm.perception.truth import TruthPerceiver
+from robot_llm.tabletop.spec_scene import scene_from_spec
 
 __all__ = [
     "CameraPerceiver",

@@ -14,9 +14,6 @@ from dataclasses import replace
 import numpy as np
 
 from robot_llm.perception.naming import object_id
-from robot_llm.perception.truth import folded_yaw
-from robot_llm.tabletop.geometry import footprint, height, rest_height
-from robot_llm.tabletop.scene import SceneSpec
 from robot_llm.types import Scene, SceneObject
 
 DEFAULT_GATE = 0.08  # meters: farther apart than this, two objects are not the same one
@@ -118,34 +115,3 @@ def _hungarian(a: np.ndarray) -> list[tuple[int, int]]:
             match[col0] = match[col1]
             col0 = col1
     return [(int(match[c]) - 1, c - 1) for c in range(1, m + 1) if match[c]]
-
-
-def scene_from_spec(spec: SceneSpec) -> Scene:
-    """A reference Scene from a scene file: its ids and positions, heights from the geometry."""
-    base: dict[str, float] = {}
-
-    def base_of(object_id: str) -> float:
-        if object_id not in base:
-            o = spec.get(object_id)
-            base[object_id] = 0.0
-            if o.on is not None:
-                sup = spec.get(o.on)
-                base[object_id] = base_of(sup.id) + rest_height(sup.kind, sup.size)
-        return base[object_id]
-
-    objects = []
-    for o in spec.objects:
-        z = base_of(o.id) + height(o.kind, o.size) / 2
-        poly = footprint(o.kind, o.size, o.position, o.yaw)
-        objects.append(
-            SceneObject(
-                id=o.id,
-                kind=o.kind,
-                color=o.color,
-                size=o.size,
-                position=(float(o.position[0]), float(o.position[1]), z),
-                yaw=folded_yaw(o.kind, o.yaw),
-                footprint=tuple((float(px), float(py)) for px, py in poly),
-            )
-        )
-    return Scene(tuple(objects), source="file")

@@ -10,6 +10,7 @@ import numpy as np
 
 from robot_llm.perception.pixels import PixelMaps
 from robot_llm.perception.quantiles import median
+from robot_llm.tabletop.rotations import yaw_mod
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,6 @@ def min_area_rect(points: np.ndarray, grow: float = 0.0) -> Rect:
     """Smallest rotated rectangle around table points, each side grown by `grow`."""
     (cx, cy), (w, h), angle = cv2.minAreaRect(points.astype(np.float32))
     return Rect(float(cx), float(cy), float(w) + 2 * grow, float(h) + 2 * grow, math.radians(angle))
-
-
-def yaw_mod(yaw: float, period: float) -> float:
-    """Yaw folded into (-period / 2, period / 2]."""
-    half = period / 2
-    out = (yaw + half) % period - half
-    return float(half if out <= -half + 1e-12 else out)
 
 
 def square_yaw(rect: Rect) -> float:

@@ -8,25 +8,15 @@ compared and swapped in ablations.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-from robot_llm.perception.shapes import yaw_mod
 from robot_llm.tabletop.geometry import footprint
 from robot_llm.tabletop.object_state import ObjectState
+from robot_llm.tabletop.spec_scene import folded_yaw
 from robot_llm.types import CameraFrame, Scene, SceneObject
 
 if TYPE_CHECKING:
     from robot_llm.envs.world import TabletopWorld
-
-
-def folded_yaw(kind: str, yaw: float) -> float:
-    """Yaw as perception reports it: blocks and zones mod 90 degrees, trays mod 180, bowls 0."""
-    if kind in ("block", "zone"):
-        return yaw_mod(yaw, math.pi / 2)
-    if kind == "tray":
-        return yaw_mod(yaw, math.pi)
-    return 0.0
 
 
 def object_from_state(object_id: str, state: ObjectState) -> SceneObject:

@@ -36,3 +36,10 @@ def tool_yaw(quat: np.ndarray, down: np.ndarray) -> float:
 def tool_orientation(yaw: float, down: np.ndarray) -> np.ndarray:
     """The straight-down tool orientation turned by `yaw` about +z."""
     return quat_mul(yaw_quat(yaw), down)
+
+
+def yaw_mod(yaw: float, period: float) -> float:
+    """Yaw folded into (-period / 2, period / 2]."""
+    half = period / 2
+    out = (yaw + half) % period - half
+    return float(half if out <= -half + 1e-12 else out)

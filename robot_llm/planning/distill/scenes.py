@@ -1,8 +1,9 @@
 """Scenes for the teacher data: the bundled scene files and a tabletop-level sampler.
 
 Every scene is returned as the `Scene` the planner reads at run time when a scene file names
-the objects (`perception.scene_from_spec`: ids, kinds, colors, sizes, center positions with z
-from the shared geometry, yaw folded the way perception reports it, footprints). The planning
+the objects (`tabletop.spec_scene.scene_from_spec`, perception's reference: ids, kinds, colors,
+sizes, center positions with z from the shared geometry, yaw folded the way perception reports
+it, footprints). The planning
 layer may not import the simulator (tests/test_layers.py), so instead of the gym task samplers
 (`envs/tasks`) this module samples the same kinds of layouts from `robot_llm.tabletop` alone:
 loose blocks with bowls and zones (PickPlace, PutInBowl), same-colored blocks and containers
@@ -13,7 +14,6 @@ task samplers' own collision-free placement, and are rounded to the millimeter.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,7 +22,6 @@ from typing import Final
 
 import numpy as np
 
-from robot_llm.tabletop.geometry import footprint, height, rest_height
 from robot_llm.tabletop.layout import LayoutError, place_objects
 from robot_llm.tabletop.palette import COLORS
 from robot_llm.tabletop.scene import (
@@ -32,56 +31,16 @@ from robot_llm.tabletop.scene import (
     bundled_scenes,
     load_scene,
 )
-from robot_llm.types import Scene, SceneObject
+from robot_llm.tabletop.spec_scene import scene_from_spec
+from robot_llm.types import Scene
 
 # Bundled scene files used as they are (the SO-101 ones have a smaller table: left out).
 SCENE_FILES: Final = ("blocks_and_bowls", "clear_table", "stacked")
 
 
-def _fold(kind: str, yaw: float) -> float:
-    """Yaw as perception reports it: blocks and zones mod 90 degrees, trays mod 180, bowls 0."""
-    period = {"block": math.pi / 2, "zone": math.pi / 2, "tray": math.pi}.get(kind)
-    if period is None:
-        return 0.0
-    half = period / 2
-    out = (yaw + half) % period - half
-    return float(half if out <= -half + 1e-12 else out)
-
-
-def scene_of(spec: SceneSpec, source: str = "file") -> Scene:
-    """The planner's Scene for a scene spec (what `perception.scene_from_spec` gives)."""
-    base: dict[str, float] = {}
-
-    def bottom(object_id: str) -> float:
-        if object_id not in base:
-            o = spec.get(object_id)
-            base[object_id] = 0.0
-            if o.on is not None:
-                s = spec.get(o.on)
-                base[object_id] = bottom(s.id) + rest_height(s.kind, s.size)
-        return base[object_id]
-
-    objects = []
-    for o in spec.objects:
-        z = bottom(o.id) + height(o.kind, o.size) / 2
-        poly = footprint(o.kind, o.size, o.position, o.yaw)
-        objects.append(
-            SceneObject(
-                id=o.id,
-                kind=o.kind,
-                color=o.color,
-                size=o.size,
-                position=(float(o.position[0]), float(o.position[1]), z),
-                yaw=_fold(o.kind, o.yaw),
-                footprint=tuple((float(px), float(py)) for px, py in poly),
-            )
-        )
-    return Scene(tuple(objects), source=source)
-
-
 @cache
 def file_scene(name: str) -> Scene:
-    return scene_of(load_scene(bundled_scenes()[name]))
+    return scene_from_spec(load_scene(bundled_scenes()[name]))
 
 
 # -- the sampler -----------------------------------------------------------------------------------
@@ -178,7 +137,7 @@ def sample_scene(rng: random.Random) -> tuple[str, Scene]:
             for o in placed
         ]
         try:
-            return f"sampled:{kind}", scene_of(SceneSpec(tuple(rounded)), source="sampled")
+            return f"sampled:{kind}", scene_from_spec(SceneSpec(tuple(rounded)), source="sampled")
         except SceneError:  # a rounded layout that now touches: sample again
             continue
     name = SCENE_FILES[0]
