@@ -135,3 +135,29 @@ def test_train_planner_runs_and_resumes(tmp_path: Path, capsys) -> None:
     assert (out / "weights.safetensors").exists() and (out / "config.json").exists()
     get_planner("learned", weights=str(out))  # the trained folder loads as a planner
     assert main(["--out", str(tmp_path / "empty"), "--steps", "1", "--resume"]) == 2
+
+
+def test_tuned_top_layers_ship_with_the_head_and_load_back(tmp_path: Path) -> None:
+    from robot_llm.planning.student import model as M
+    from robot_llm.planning.student.train import main
+
+    out = tmp_path / "tuned"
+    args = ["--out", str(out), "--n", "4", "--batch", "4", "--eval-n", "0", "--steps", "2"]
+    assert main([*args, "--tune-layers", "1", "--init", str(WEIGHTS_DIR)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["dims"]["tune"] == 1 and cfg["tune_layers"] == 1
+    student, tokenizer, _ = M.load(out)
+    top = len(student.encoder.encoder.layer) - 1
+    state = student.trained_state()
+    assert any(k.startswith(f"encoder.encoder.layer.{top}.") for k in state)
+    assert not any(k.startswith(f"encoder.encoder.layer.{top - 1}.") for k in state)
+    base, _ = M.load_base()  # the tuned layer differs from the package's: it was trained
+    name = f"encoder.layer.{top}.output.dense.weight"
+    assert not torch.equal(student.encoder.state_dict()[name], base.encoder.state_dict()[name])
+    # cached lower layers + tuned top layers = the whole encoder
+    ids, mask = M.tokenize(tokenizer, [("pick up the red block", "red green")])
+    with torch.no_grad():
+        whole = student.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        a = student(ids, mask)
+        b = student.head(whole, mask)
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)

@@ -123,24 +123,54 @@ class Student(nn.Module):
     destination's color, which the direction ...) and classifies the pooled vector."""
 
     def __init__(
-        self, encoder: Any, width: int = 192, layers: int = 2, attn_heads: int = 4
+        self,
+        encoder: Any,
+        width: int = 192,
+        layers: int = 2,
+        attn_heads: int = 4,
+        tune: int = 0,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         for p in self.encoder.parameters():
             p.requires_grad = False
+        n_layers = len(encoder.encoder.layer)
+        if not 0 <= tune <= n_layers:
+            raise WeightsError(f"cannot tune {tune} of the encoder's {n_layers} layers")
+        self.tune = tune
+        self.split = n_layers - tune  # layers below stay frozen (and cacheable)
+        for layer in encoder.encoder.layer[self.split :]:
+            for p in layer.parameters():
+                p.requires_grad = True
         hidden = int(encoder.config.hidden_size)
         self.dims = {"width": width, "layers": layers, "attn_heads": attn_heads}
+        if tune:
+            self.dims["tune"] = tune
         self.head = Heads(hidden, width, layers, attn_heads)
+
+    def _mask(self, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The encoder layers' additive attention mask (batch, 1, 1, tokens)."""
+        return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
     @torch.no_grad()
     def lower(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The frozen encoder's token states (cacheable: they never change)."""
-        out: torch.Tensor = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        return out
+        """The token states after the frozen encoder layers (cacheable: they never change)."""
+        if not self.tune:
+            out: torch.Tensor = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            return out
+        h = self.encoder.embeddings(input_ids=ids)
+        ext = self._mask(mask, h.dtype)
+        for layer in self.encoder.encoder.layer[: self.split]:
+            h = _layer_out(layer(h, ext))
+        return h
 
     def upper(self, h: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits of every head from the encoder's token states."""
+        """Logits of every head from the frozen layers' token states (through the tuned top
+        encoder layers, when there are any)."""
+        if self.tune:
+            ext = self._mask(mask, h.dtype)
+            for layer in self.encoder.encoder.layer[self.split :]:
+                h = _layer_out(layer(h, ext))
         out: dict[str, torch.Tensor] = self.head(h, mask)
         return out
 
@@ -148,8 +178,19 @@ class Student(nn.Module):
         return self.upper(self.lower(ids, mask), mask)
 
     def trained_state(self) -> dict[str, torch.Tensor]:
-        """The parameters training changes (the head; the encoder is the package's)."""
-        return {f"head.{k}": v.detach().clone() for k, v in self.head.state_dict().items()}
+        """The parameters training changes: the head and the tuned top encoder layers (the
+        rest of the encoder is the package's)."""
+        state = {f"head.{k}": v.detach().clone() for k, v in self.head.state_dict().items()}
+        for i in range(self.split, self.split + self.tune):
+            layer = self.encoder.encoder.layer[i]
+            for k, v in layer.state_dict().items():
+                state[f"encoder.encoder.layer.{i}.{k}"] = v.detach().clone()
+        return state
+
+
+def _layer_out(out: Any) -> torch.Tensor:
+    """A transformers encoder layer's hidden states (a tensor, or a tuple in older versions)."""
+    return out[0] if isinstance(out, tuple) else out
 
 
 class Heads(nn.Module):

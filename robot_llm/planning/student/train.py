@@ -1,6 +1,7 @@
 """`robot-llm train-planner`: train the student on the distill generator's training split.
 
-    robot-llm train-planner --out runs/student [--seed 0] [--steps 3000] [--n 8000] [--resume]
+    robot-llm train-planner --out runs/student [--seed 0] [--steps 3000] [--n 8000]
+        [--tune-layers K] [--resume]
 
 Steps: make (or reuse) the training items (`data.load_or_make`, cached in OUT/data.jsonl), run
 every command once through the frozen lower encoder layers (cached in memory: they never
@@ -52,6 +53,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
     p.add_argument("--width", type=int, default=192, help="width of the trained head (192)")
     p.add_argument("--layers", type=int, default=2, help="transformer layers of the head (2)")
+    p.add_argument(
+        "--tune-layers",
+        type=int,
+        default=0,
+        help="top encoder layers trained too, shipped with the head (0: frozen encoder)",
+    )
+    p.add_argument(
+        "--encoder-lr", type=float, default=1e-4, help="peak learning rate of those layers (1e-4)"
+    )
     p.add_argument("--every", type=int, default=100, help="checkpoint every N steps (100)")
     p.add_argument(
         "--eval-n", type=int, default=300, help="examples per evaluation split (300; 0 skips it)"
@@ -59,6 +69,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     p.add_argument(
         "--token-dropout", type=float, default=0.1, help="share of tokens hidden per step (0.1)"
+    )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="DIR",
+        help="start from the trained weights in DIR (e.g. a frozen-encoder run, then tune)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
 
@@ -105,7 +121,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     )
     _log(f"data: {len(items)} items ({time.perf_counter() - t0:.0f} s)")
     torch.manual_seed(args.seed)
-    model, tokenizer = M.load_base({"width": args.width, "layers": args.layers})
+    model, tokenizer = M.load_base(
+        {"width": args.width, "layers": args.layers, "tune": args.tune_layers}
+    )
 
     # targets as class indices
     names = list(HEADS)
@@ -128,9 +146,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             n_tok = int(mask[j].sum())
             cache[i] = h[j, :n_tok].clone()
     _log(f"frozen layers cached ({time.perf_counter() - t1:.0f} s)")
+    if args.init:  # after caching, so a run can start while the one it continues ends
+        _init_from(model, Path(args.init))
 
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    tuned = [p for p in model.encoder.parameters() if p.requires_grad]
+    groups = [{"params": list(model.head.parameters()), "scale": 1.0}]
+    if tuned:
+        groups.append({"params": tuned, "scale": args.encoder_lr / args.lr})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.01)
     warm = max(1, args.steps // 20)
 
     def lr_at(step: int) -> float:
@@ -190,7 +214,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             hide[:, 0] = False
             mask = mask * (~hide).long()
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step) * g["scale"]
         logits = model.upper(h, mask)
         yb = y[idx]
         loss = sum(
@@ -226,6 +250,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "threshold": 0.5,
         "token_dropout": args.token_dropout,
     }
+    if args.tune_layers:
+        config |= {"tune_layers": args.tune_layers, "encoder_lr": args.encoder_lr}
     wpath = M.save(model, out, config)
     (out / "loss.json").write_text(json.dumps(losses) + "\n")
     _plot(losses, out / "loss.png")
@@ -235,6 +261,22 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     table = evaluate(out, args.eval_n, args.seed)
     (out / "eval.json").write_text(json.dumps(table, indent=1) + "\n")
     return table
+
+
+def _init_from(model: Any, folder: Path) -> None:
+    """Load a weights folder's trained part (head, tuned layers) into `model`."""
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(folder / "weights.safetensors"))
+    except (OSError, ValueError) as err:
+        raise TrainError(f"--init: cannot read {folder}: {err}") from None
+    mine = model.state_dict()
+    bad = [k for k, v in state.items() if k not in mine or mine[k].shape != v.shape]
+    if bad:
+        raise TrainError(f"--init: {folder} does not fit this model ({bad[0]})")
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    _log(f"initialised from {folder} ({len(state)} tensors)")
 
 
 def _plot(losses: list[float], path: Path) -> None:
