@@ -12,8 +12,11 @@ camera through robot_llm.perception.CameraPerceiver at the start of each skill, 
 `associate`, objects out of sight remembered where last seen; as the executor does, the hand
 and the block in it go to a viewing pose near home before the place is perceived).
 
+Policy: `--policy scripted` (default) or a learned one (`learned`, `learned:DIR`, as `robot-llm
+run --policy` takes): its pick and place replace the scripted ones; the rest stays scripted.
+
 Run: `.venv/bin/python benchmarks/skills.py [--trials 200] [--workers 2] [--perception truth]
-[--cases block,bowl,zone] [--seed 0] [--json]`.
+[--cases block,bowl,zone] [--seed 0] [--policy scripted] [--json]`.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ SETTLE_STEPS = 12  # control periods with the arm holding still before judging
 VIEW_POSE = (0.15, 0.0, 0.37, 0.0)
 
 _world: TabletopWorld | None = None
+_policies: dict[str, Any] = {}  # policy factories by name, loaded once per worker
+
+
+def _skill(policy: str, name: str, robot: SimRobot, limits: MotionLimits) -> Any:
+    """The skill `name` of `policy`: scripted skills with the benchmark's motion limits, a
+    learned policy's own pick / place / push."""
+    if policy == "scripted" or name not in ("pick", "place", "push"):
+        return make_skill(name, limits)
+    from robot_llm.policies.registry import get_policy
+
+    if policy not in _policies:
+        _policies[policy] = get_policy(policy)
+    return _policies[policy](robot)[name]()
 
 
 def sample_scene(rng: np.random.Generator, case: str) -> tuple[SceneSpec, str, str]:
@@ -116,8 +132,9 @@ class CameraMemory:
         return Scene(objects, self.robot.sim_time, "camera")
 
 
-def trial(args: tuple[int, str, str]) -> dict[str, Any]:
-    seed, case, perception = args
+def trial(args: tuple[int, str, str] | tuple[int, str, str, str]) -> dict[str, Any]:
+    seed, case, perception = args[:3]
+    policy = str(args[3]) if len(args) > 3 else "scripted"
     global _world
     if _world is None:
         _world = TabletopWorld()
@@ -147,7 +164,7 @@ def trial(args: tuple[int, str, str]) -> dict[str, Any]:
 
     def run(sub: Subgoal, see: Callable[[], Scene] | None = None) -> Any:
         return run_skill(
-            make_skill(sub.skill, limits),
+            _skill(policy, sub.skill, robot, limits),
             sub,
             robot,
             see or perceive,
@@ -156,7 +173,7 @@ def trial(args: tuple[int, str, str]) -> dict[str, Any]:
         )
 
     result = run_skill(
-        make_skill("pick", limits),
+        _skill(policy, "pick", robot, limits),
         Subgoal("pick", object=obj),
         robot,
         perceive,
@@ -218,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--perception", choices=("truth", "camera"), default="truth")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: block,bowl,zone")
     ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument(
+        "--policy",
+        default="scripted",
+        help="scripted (default), learned (the shipped checkpoints) or learned:DIR",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--show-failures", action="store_true", help="list failed seeds")
     args = ap.parse_args(argv)
@@ -225,7 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     for c in cases:
         if c not in CASES:
             ap.error(f"unknown case {c!r}; cases are {', '.join(CASES)}")
-    jobs = [(args.seed + i, c, args.perception) for c in cases for i in range(args.trials)]
+    if args.policy != "scripted":
+        from robot_llm.errors import InputError
+        from robot_llm.policies.registry import get_policy
+
+        try:
+            get_policy(args.policy)  # a bad name or checkpoint: one line, before any trial
+        except InputError as err:
+            ap.error(str(err))
+    jobs = [
+        (args.seed + i, c, args.perception, args.policy) for c in cases for i in range(args.trials)
+    ]
     t0 = time.perf_counter()
     if args.workers > 1:
         with mp.get_context("spawn").Pool(args.workers) as pool:
@@ -234,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [trial(j) for j in jobs]
     wall = time.perf_counter() - t0
     summary: dict[str, Any] = {
+        "policy": args.policy,
         "perception": args.perception,
         "trials_per_case": args.trials,
         "wall_seconds": wall,
@@ -258,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    print(f"pick + place, {args.trials} trials per case, perception: {args.perception}")
+    print(
+        f"pick + place, {args.trials} trials per case, perception: {args.perception}, "
+        f"policy: {args.policy}"
+    )
     print(f"{'case':<7}{'success':>10}{'rate':>9}{'sim s':>8}{'wall s':>8}  failures")
     for c, s in summary["cases"].items():
         fails = "; ".join(f"{n}x {why}" for why, n in s["failures"].items()) or "-"

@@ -328,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_record_parser(sub)
     add_dataset_parser(sub)
+    from robot_llm.policies.learned.train import add_train_policy_parser
+
+    add_train_policy_parser(sub)
 
     scene = sub.add_parser("scene", help="check or render a scene file")
     scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)

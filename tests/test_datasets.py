@@ -220,3 +220,48 @@ def test_open_dataset_names_what_is_missing(recorded, tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"no camera 'observation\.images\.top'"):
         ds.video_frames("observation.images.top", 0)
     assert main(["dataset", "check", str(recorded[0])]) == OK
+
+
+def test_recordings_carry_skill_labels_and_the_hand_pose(recorded) -> None:
+    """Every frame has `subgoal_index` (-1: the oracle runs no subgoals) and the hand pose;
+    every episode names the ids of its object rows, in the env's order."""
+    out, _, _ = recorded
+    ds = open_dataset(out)
+    assert ds.features["subgoal_index"] == {"dtype": "int64", "shape": [1], "names": None}
+    assert ds.features["observation.ee_pose"]["shape"] == [7]
+    again = run_episode(CONFIG, CONFIG.seed)
+    ep = ds.episodes[0]
+    assert ep["object_ids"] == again.object_ids and len(ep["object_ids"]) >= 2
+    assert ep["subgoals"] == []
+    frames = ds.episode_frames(0)
+    assert frames["subgoal_index"].tolist() == [-1] * ep["length"]
+    np.testing.assert_array_equal(frames["observation.ee_pose"], np.stack(again.ee_pose))
+    # The hand starts above the table, tool down (a unit quaternion).
+    assert frames["observation.ee_pose"][0, 2] > 0.1
+    assert np.allclose(np.linalg.norm(frames["observation.ee_pose"][:, 3:], axis=1), 1, atol=1e-4)
+
+
+def _rewrite_parquet(path: Path, column: str, values: list) -> None:
+    import pyarrow as pa
+
+    table = pq.read_table(path)
+    i = table.column_names.index(column)
+    pq.write_table(table.set_column(i, column, pa.array(values, table.schema.field(i).type)), path)
+
+
+def test_check_names_bad_skill_labels(recorded, tmp_path: Path) -> None:
+    copy = shutil.copytree(recorded[0], tmp_path / "copy")
+    data = copy / "data/chunk-000/file-000.parquet"
+    n = pq.read_table(data).num_rows
+    _rewrite_parquet(data, "subgoal_index", [0] * n)  # the episodes have no subgoals
+    episodes = copy / "meta/episodes/chunk-000/file-000.parquet"
+    _rewrite_parquet(episodes, "subgoals", [["not json"], []])
+    _rewrite_parquet(episodes, "object_ids", [[], ["a", "a"]])
+    problems = check_dataset(copy)
+    assert any("episode 0: subgoals[0] is not a subgoal as JSON" in p for p in problems), problems
+    assert any("episode 1: object_ids repeat an id" in p for p in problems), problems
+    # Data checks run once the metadata is sound: fix it and the frames' labels are named.
+    _rewrite_parquet(episodes, "subgoals", [[], []])
+    _rewrite_parquet(episodes, "object_ids", [[], []])
+    problems = check_dataset(copy)
+    assert any("subgoal_index outside -1..-1" in p for p in problems), problems

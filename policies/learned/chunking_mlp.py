@@ -70,6 +70,11 @@ class ChunkingMLPPolicy(nn.Module):
         """Forget queued actions: call at the start of every episode or skill."""
         self._queue.clear()
 
+    @property
+    def queued(self) -> int:
+        """Actions left of the last predicted chunk (0: the next `select_action` predicts)."""
+        return len(self._queue)
+
     @torch.no_grad()
     def predict_action_chunk(self, batch: Batch) -> torch.Tensor:
         """(B, chunk_size, A) actions in the dataset's units."""

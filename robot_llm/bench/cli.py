@@ -46,7 +46,11 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, metavar="N", help="episodes per task entry and split")
     p.add_argument("--seed", type=int, metavar="S", help="first seed of every task entry")
     p.add_argument("--planner", default="rule", help="planner backend (default: rule)")
-    p.add_argument("--policy", default="scripted", help="skills: scripted (default) or mod:func")
+    p.add_argument(
+        "--policy",
+        default="scripted",
+        help="skills: scripted (default), learned, learned:DIR or mod:func (docs/policies.md)",
+    )
     add_perception_argument(p)
     add_randomize_arguments(p)
     p.add_argument(

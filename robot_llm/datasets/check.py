@@ -7,6 +7,7 @@ episodes, frames, videos and statistics agree with each other.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from robot_llm.datasets.format import (
     EPISODE_COLUMNS,
     INDEX_FEATURES,
     INFO_PATH,
+    POSE_NAMES,
     STAT_NAMES,
     STATS_PATH,
+    SUBGOAL_INDEX,
     VIDEO_COLUMNS,
     DatasetError,
     data_file,
@@ -236,6 +239,7 @@ def _check_episodes(
                 f"expected {start}/{start + length}",
             )
         start += length
+        _check_labels(ep, label, info, where, out)
         unknown = [t for t in ep["tasks"] if t not in tasks]
         if unknown:
             out.add(where, f"{label}: task {unknown[0]!r} is not in meta/tasks.parquet")
@@ -253,6 +257,37 @@ def _check_episodes(
             f"the episodes' lengths add up to {start}, "
             f"info.total_frames says {info['total_frames']}",
         )
+
+
+def _check_labels(
+    ep: dict[str, Any], label: str, info: dict[str, Any], where: Path, out: Problems
+) -> None:
+    """The skill labels of an episode row, where the dataset has them: `subgoals` JSON
+    objects with a skill, `object_ids` distinct strings, at most one per object row."""
+    subgoals, ids = ep.get("subgoals"), ep.get("object_ids")
+    if subgoals is not None:
+        if not isinstance(subgoals, list | tuple | np.ndarray):
+            out.add(where, f"{label}: subgoals must be a list of JSON strings")
+        else:
+            for i, text in enumerate(subgoals):
+                try:
+                    goal = json.loads(text)
+                except (TypeError, ValueError):
+                    goal = None
+                if not isinstance(goal, dict) or not isinstance(goal.get("skill"), str):
+                    out.add(where, f"{label}: subgoals[{i}] is not a subgoal as JSON: {text!r}")
+                    break
+    if ids is not None:
+        env = info["features"].get("observation.environment_state")
+        rows = env["shape"][0] // len(POSE_NAMES) if env else 0
+        if not isinstance(ids, list | tuple | np.ndarray) or not all(
+            isinstance(o, str) for o in ids
+        ):
+            out.add(where, f"{label}: object_ids must be a list of strings")
+        elif len(ids) > rows:
+            out.add(where, f"{label}: {len(ids)} object_ids for {rows} object rows")
+        elif len(set(ids)) != len(ids):
+            out.add(where, f"{label}: object_ids repeat an id")
 
 
 def _check_data(
@@ -279,7 +314,8 @@ def _check_data(
             problem = _column_problem(table.column(key), ft)
             if problem:
                 out.add(where, f"column {key!r} {problem} (features.{key})")
-        tables.append(table.select([k for k in INDEX_FEATURES if k in table.column_names]))
+        keep = [*INDEX_FEATURES, SUBGOAL_INDEX]
+        tables.append(table.select([k for k in keep if k in table.column_names]))
     if out:
         return
     frames = pa.concat_tables(tables)
@@ -303,6 +339,15 @@ def _check_data(
             out.add("data", f"{label}: frame_index must run 0..{b - a - 1}")
         elif not np.allclose(cols["timestamp"][a:b], frame_index / fps, atol=1e-4):
             out.add("data", f"{label}: timestamp must be frame_index / fps ({fps})")
+        if SUBGOAL_INDEX in frames.column_names:
+            sub = frames.column(SUBGOAL_INDEX).slice(a, b - a).to_numpy()
+            n_sub = len(ep.get("subgoals") or [])
+            if len(sub) and (sub.min() < -1 or sub.max() >= n_sub):
+                out.add(
+                    "data",
+                    f"{label}: subgoal_index outside -1..{n_sub - 1} (its episode has "
+                    f"{n_sub} subgoals)",
+                )
         task_index = cols["task_index"][a:b]
         if task_index.min() < 0 or task_index.max() >= len(tasks):
             out.add("data", f"{label}: task_index outside 0..{len(tasks) - 1}")

@@ -71,12 +71,18 @@ class EpisodeRecord:
     robot_type: str
     joint_names: tuple[str, ...]
     state: list[np.ndarray] = field(default_factory=list)
+    ee_pose: list[np.ndarray] = field(default_factory=list)  # hand position + quaternion
     environment: list[np.ndarray] = field(default_factory=list)
     main: list[np.ndarray] = field(default_factory=list)
     wrist: list[np.ndarray] = field(default_factory=list)
     action: list[np.ndarray] = field(default_factory=list)
     success: list[bool] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)
+    # The subgoal in force at each frame (an index into `subgoals`, -1 for none), the subgoals
+    # (Subgoal.to_dict()) in the order they first ran, and the ids of the object table's rows.
+    subgoal_index: list[int] = field(default_factory=list)
+    subgoals: list[dict[str, Any]] = field(default_factory=list)
+    object_ids: list[str] = field(default_factory=list)
     outcome: bool = False
     note: str = ""  # why nothing moved, for an episode without frames
 
@@ -95,6 +101,7 @@ class FrameLog:
         self.main = dataclasses.replace(world.main_camera, width=width, height=height)
         self.wrist = dataclasses.replace(world.wrist_camera, width=width, height=height)
         self.max_objects = MAX_OBJECTS
+        self.subgoal = -1  # the index into record.subgoals of the skill now running, or -1
 
     def observe(self, instruction: str) -> None:
         from robot_llm.envs.camera import render
@@ -103,8 +110,13 @@ class FrameLog:
         arm = w.require_arm()
         q, _, width = arm.proprioception()
         r.state.append(np.array([*q, width], dtype=np.float32))
+        hand, quat = arm.ee_pose()
+        r.ee_pose.append(np.array([*hand, *quat], dtype=np.float32))
         table = np.zeros((self.max_objects, 7), dtype=np.float32)
-        rows = [(*s.position, *s.orientation) for s in w.object_states().values()]
+        states = w.object_states()
+        rows = [(*s.position, *s.orientation) for s in states.values()]
+        if not r.object_ids:
+            r.object_ids = [str(k) for k in states][: self.max_objects]
         if rows:
             table[: min(len(rows), self.max_objects)] = rows[: self.max_objects]
         r.environment.append(table.reshape(-1))
@@ -112,6 +124,7 @@ class FrameLog:
         r.main.append(render(w.client, self.main, w.main_extrinsics, *look).rgb)
         r.wrist.append(render(w.client, self.wrist, w.wrist_extrinsics(), *look).rgb)
         r.tasks.append(instruction)
+        r.subgoal_index.append(self.subgoal)
 
     def act(self, position: Any, yaw: float, gripper: float, success: bool) -> None:
         self.record.action.append(np.array([*position, yaw, gripper], dtype=np.float32))
@@ -215,6 +228,8 @@ def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
             return bool(episode_task and session.task_verdict()["success"])
 
         session.robot = _RecordingRobot(session.robot, log, instruction, done)
+        loop = session.executor.loop
+        loop.skills = _labelled_skills(loop.skills, log)
         while True:
             turn = session.turn(instruction())
             if episode_task is None:
@@ -230,6 +245,33 @@ def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
         return record
     finally:
         session.close()
+
+
+class _LabelledSkill:
+    """A skill that marks the frames it commands with its subgoal (see `FrameLog.subgoal`)."""
+
+    def __init__(self, skill: Any, log: FrameLog) -> None:
+        self._skill = skill
+        self._log = log
+        self.name = getattr(skill, "name", "")
+
+    def run(self, subgoal: Any, observation: Any) -> Any:
+        record = self._log.record
+        entry = subgoal.to_dict()
+        if entry not in record.subgoals:
+            record.subgoals.append(entry)
+        self._log.subgoal = record.subgoals.index(entry)
+        try:
+            return (yield from self._skill.run(subgoal, observation))
+        finally:
+            self._log.subgoal = -1
+
+
+def _labelled_skills(skills: Any, log: FrameLog) -> dict[str, Callable[[], Any]]:
+    def wrap(factory: Callable[[], Any]) -> Callable[[], Any]:
+        return lambda: _LabelledSkill(factory(), log)
+
+    return {name: wrap(factory) for name, factory in skills.items()}
 
 
 def run_episode(config: RecordConfig, seed: int) -> EpisodeRecord:

@@ -57,6 +57,11 @@ EPISODE_COLUMNS: Final = (
     "meta/episodes/chunk_index",
     "meta/episodes/file_index",
 )
+# Per-episode skill labels (meta/episodes): the subgoals run, as JSON objects (Subgoal.to_dict(),
+# `subgoal_index` indexes them), and the object ids of `observation.environment_state`'s rows.
+SUBGOAL_INDEX: Final = "subgoal_index"
+EE_POSE: Final = "observation.ee_pose"
+LABEL_COLUMNS: Final = ("subgoals", "object_ids")
 VIDEO_COLUMNS: Final = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
 
 
@@ -97,12 +102,16 @@ def make_features(
     objects = [f"object{i}.{p}" for i in range(n_objects) for p in POSE_NAMES]
     features: dict[str, dict[str, Any]] = {
         "observation.state": vector([*joint_names, "gripper_width"]),
+        # The hand (end-effector) pose in the table frame, for state policies over the hand.
+        EE_POSE: vector(POSE_NAMES),
         MAIN_IMAGE: video_feature(width, height, fps),
         WRIST_IMAGE: video_feature(width, height, fps),
         "action": vector(ACTION_NAMES),
         "next.reward": scalar("float32"),
         "next.success": scalar("bool"),
         "next.done": scalar("bool"),
+        # The subgoal in force: an index into the episode's `subgoals` (meta/episodes), or -1.
+        SUBGOAL_INDEX: scalar("int64"),
     }
     if n_objects:
         features["observation.environment_state"] = vector(objects)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from robot_llm.datasets import stats, video
 from robot_llm.datasets.episodes import EpisodeRecord
-from robot_llm.datasets.format import MAIN_IMAGE, WRIST_IMAGE
+from robot_llm.datasets.format import EE_POSE, MAIN_IMAGE, WRIST_IMAGE
 
 STAGING = ".staging"
 RECORDING = "recording.json"
@@ -58,6 +58,8 @@ def stage_episode(out: Path, index: int, record: EpisodeRecord) -> dict[str, Any
         "robot_type": record.robot_type,
         "joint_names": list(record.joint_names),
         "note": record.note,
+        "subgoals": [json.dumps(g, sort_keys=True) for g in record.subgoals],
+        "object_ids": list(record.object_ids),
         "image_stats": {},
     }
     if n:
@@ -67,10 +69,14 @@ def stage_episode(out: Path, index: int, record: EpisodeRecord) -> dict[str, Any
             {
                 "observation.state": vectors(record.state),
                 "observation.environment_state": vectors(record.environment),
+                EE_POSE: vectors(record.ee_pose or [np.zeros(7)] * n),
                 "action": vectors(record.action),
                 "next.reward": pa.array(np.asarray(record.success, dtype=np.float32)),
                 "next.success": pa.array(np.asarray(record.success, dtype=bool)),
                 "next.done": pa.array(done),
+                "subgoal_index": pa.array(
+                    np.asarray(record.subgoal_index or [-1] * n, dtype=np.int64)
+                ),
                 "task": pa.array(record.tasks, type=pa.string()),
             }
         )

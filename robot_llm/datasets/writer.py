@@ -123,6 +123,8 @@ def _write_data(
                 "meta/episodes/file_index": 0,
                 "seed": int(summary["seed"]),
                 "success": bool(summary["success"]),
+                "subgoals": [str(g) for g in summary.get("subgoals", [])],
+                "object_ids": [str(o) for o in summary.get("object_ids", [])],
             }
         )
         start += n
@@ -203,7 +205,12 @@ def _column(table: pa.Table, key: str) -> np.ndarray:
 
 
 def _episodes_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows)
+    table = pa.Table.from_pylist(rows)
+    for name in ("subgoals", "object_ids"):  # lists of strings, also when all are empty
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, table.column(name).cast(pa.list_(pa.string())))
+    return table
 
 
 def _write_tasks(path: Path, tasks: Sequence[str]) -> None:

@@ -1,0 +1,177 @@
+"""A learned skill: a trained policy (one checkpoint per skill) run as a `Skill`.
+
+At the start it reads the subgoal's object and target from the observation's scene (once, as
+the policy was trained: the executor perceives once per skill), resets the policy, and then
+each control period turns the robot state into features (`features.py`), takes the policy's
+next action and sends it as an `EECommand` in the table frame (positions relative to the
+skill's anchor, yaws relative to the hand yaw the chunk was predicted at). It succeeds when
+the policy says `done`, and fails after `max_steps` control periods without it.
+
+    policies = load_skill_policies("policies/learned/checkpoints")   # {"pick": policy, ...}
+    skill = LearnedSkill("pick", policies["pick"])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from robot_llm.errors import InputError
+from robot_llm.policies.base import EECommand, Observation, SkillResult, SkillRun
+from robot_llm.policies.learned.features import (
+    KINDS,
+    SKILLS,
+    FeatureError,
+    ObjectPose,
+    anchor_of,
+    decode_action,
+    env_features,
+    hand_yaw,
+    kind_of,
+    object_height,
+    state_features,
+    target_of,
+)
+from robot_llm.tabletop.palette import BLOCK_EDGE
+from robot_llm.types import Scene, Subgoal
+
+DEFAULT_MAX_STEPS = 720  # 30 s at 24 Hz; the scripted demonstrations take 4-10 s
+MIN_STEPS = 4  # a done flag before this many periods is not believed
+HELD_SQUEEZE = 0.002  # a held block is about this much wider than the fingers' gap, meters
+
+
+def scene_poses(scene: Scene) -> dict[str, ObjectPose]:
+    """The feature poses of the perceived objects, by id."""
+    out = {}
+    for o in scene:
+        try:
+            h = object_height(o.kind, o.size)
+        except KeyError:
+            h = float(BLOCK_EDGE["medium"])
+        x, y, z = (float(v) for v in o.position)
+        out[o.id] = ObjectPose((x, y, z), float(o.yaw), o.kind, h)
+    return out
+
+
+class LearnedSkill:
+    """Runs a loaded policy (ChunkingMLPPolicy) for the subgoals of one skill."""
+
+    name: ClassVar[str] = "learned"
+
+    def __init__(
+        self,
+        skill: str,
+        policy: Any,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        fallback: Callable[[], Any] | None = None,
+    ) -> None:
+        if skill not in SKILLS:
+            raise FeatureError(f"no learned skill {skill!r}; known: {', '.join(SKILLS)}")
+        self.skill = skill
+        self.policy = policy
+        self.max_steps = max_steps
+        # The skill for subgoals and scenes the policy was not trained on (a place `at` a
+        # point or `across` two blocks or into a tray, a push in a direction, a pick from a
+        # tower): the scripted one, in the registry.
+        self.fallback = fallback
+
+    def supports(self, subgoal: Subgoal) -> bool:
+        """Whether the policy can describe this subgoal (place on/in an object, push to)."""
+        if self.skill == "place":
+            return subgoal.target is not None
+        if self.skill == "push":
+            return subgoal.to is not None
+        return True
+
+    def _object(self, subgoal: Subgoal, poses: dict[str, ObjectPose], state: Any) -> Any:
+        oid = subgoal.object or ""
+        if self.skill != "place":
+            return poses.get(oid)
+        # A place's object is in the hand: only its height is used, from its perceived size,
+        # else (the hand hides it) from the fingers' gap.
+        seen = poses.get(oid)
+        kind = seen.kind if seen is not None else kind_of(oid)
+        height = seen.height if seen is not None else float(BLOCK_EDGE["medium"])
+        width = float(state.gripper_width)
+        if seen is None and kind == "block" and 0.0 < width < max(BLOCK_EDGE.values()) + 0.01:
+            height = min(BLOCK_EDGE.values(), key=lambda e: abs(e - (width + HELD_SQUEEZE)))
+        x, y, z = (float(v) for v in state.ee_position)
+        return ObjectPose((x, y, z), 0.0, kind, float(height))
+
+    def _unseen(self, obj: ObjectPose, target: ObjectPose | None) -> str:
+        """What about this scene the demonstrations never showed ("" when nothing): a target
+        of another kind (a tray), an object to pick that rests on something (a tower)."""
+        if target is not None and self.skill == "place" and target.kind not in KINDS:
+            return f"a place into a {target.kind}"
+        if self.skill == "pick" and obj.kind == "block" and obj.position[2] > obj.height:
+            return "a pick from on top of another object"
+        return ""
+
+    def run(self, subgoal: Subgoal, observation: Observation) -> SkillRun:
+        import torch
+
+        if subgoal.skill != self.skill:
+            return SkillResult(False, f"the learned {self.skill} cannot run {subgoal.skill!r}")
+        if not self.supports(subgoal) and self.fallback is not None:
+            result: SkillResult = yield from self.fallback().run(subgoal, observation)
+            return result
+        poses = scene_poses(observation.scene)
+        s = observation.state
+        obj = self._object(subgoal, poses, s)
+        if obj is None:
+            return SkillResult(False, f"{subgoal.object!r} is not in the scene")
+        try:
+            target = target_of(subgoal, poses)
+        except FeatureError as err:
+            return SkillResult(False, str(err))
+        unseen = self._unseen(obj, target)
+        if unseen and self.fallback is not None:
+            result = yield from self.fallback().run(subgoal, observation)
+            return result
+        anchor = anchor_of(self.skill, obj, target)
+        self.policy.reset()
+        ref_yaw = hand_yaw(s.ee_orientation)
+        t0 = float(s.timestamp)
+        for step in range(self.max_steps):
+            s = observation.state
+            hand = np.asarray(s.ee_position, dtype=float)
+            yaw = hand_yaw(s.ee_orientation)
+            batch = {
+                "observation.state": torch.from_numpy(
+                    state_features(hand, yaw, float(s.gripper_width), float(s.timestamp) - t0)
+                )[None],
+                "observation.environment_state": torch.from_numpy(
+                    env_features(self.skill, hand, yaw, obj, target)
+                )[None],
+            }
+            if self.policy.queued == 0:
+                ref_yaw = yaw
+            action = self.policy.select_action(batch)[0].numpy()
+            position, cmd_yaw, gripper, done = decode_action(action, anchor, ref_yaw)
+            if done and step >= MIN_STEPS:
+                return SkillResult(True)
+            observation = yield EECommand(position, cmd_yaw, gripper)
+        return SkillResult(
+            False, f"learned {self.skill}: not done after {self.max_steps} control periods"
+        )
+
+
+def load_skill_policies(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoints in `folder/<skill>/` (pick, place, push: those present), loaded; an
+    InputError when the folder has none."""
+    from robot_llm.policies.learned.checkpoint import CONFIG_FILE, load_policy
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"learned policy: {root} is not a folder")
+    found = {s: load_policy(root / s) for s in SKILLS if (root / s / CONFIG_FILE).is_file()}
+    if not found:
+        raise InputError(
+            f"learned policy: {root} has no checkpoint (expected {'/, '.join(SKILLS)}/ folders "
+            "with config.json and model.safetensors)"
+        )
+    return found
