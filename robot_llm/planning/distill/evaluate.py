@@ -11,17 +11,15 @@ the invalid-output rate and latency mean what they mean for the suite (`robot-ll
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from robot_llm.errors import InputError
 from robot_llm.planning.base import Planner
-from robot_llm.planning.llm.evaluate import invalid_reason, select_cases, warm_up
+from robot_llm.planning.llm.evaluate import run_and_summarize, select_cases
 from robot_llm.planning.suite import Case, Expect, StepPattern
-from robot_llm.planning.suite_eval import SuiteReport, evaluate_suite
+from robot_llm.planning.suite_eval import SuiteReport
 from robot_llm.types import Plan, Scene, SchemaError, plan_result_from_dict
 
 REQUIRED = ("id", "family", "scene", "command", "label")
@@ -107,43 +105,7 @@ def evaluate_dataset(
     """Run the planner over the examples; the report (by family) and a summary (a JSON
     object with the keys of `llm.evaluate.evaluate_planner`'s)."""
     cases, scenes = dataset_cases(examples)
-    cases = select_cases(cases, families, limit)
-    load_s = warm_up(planner)
-    t0 = time.perf_counter()
-    report = evaluate_suite(planner, cases, scenes)
-    wall = time.perf_counter() - t0
-    kinds: Counter[str] = Counter()
-    answered: Counter[str] = Counter()
-    invalid: list[dict[str, str]] = []
-    for o in report.outcomes:
-        for (command, _), r in zip(o.case.turns, o.results, strict=False):
-            kinds[getattr(r, "type", "?")] += 1
-            answered[getattr(r, "planner", "") or "?"] += 1
-            why = invalid_reason(r, scenes[o.case.scene])
-            if why is not None:
-                invalid.append({"case": o.case.id, "command": command, "reason": why})
-    turns = sum(kinds.values())
-    versions = sorted({str(e.get("generator", "?")) for e in examples})
-    summary = {
-        **report.to_dict(),
-        "turns": turns,
-        "invalid": len(invalid),
-        "invalid_rate": len(invalid) / turns if turns else 0.0,
-        "invalid_outputs": invalid,
-        "answers": {k: kinds.get(k, 0) for k in ("plan", "clarify", "refuse")},
-        "refusal_rate": kinds.get("refuse", 0) / turns if turns else 0.0,
-        "answered_by": dict(sorted(answered.items())),
-        "backend": _stats(planner),
-        "wall_s": round(wall, 2),
-        "load_s": round(load_s, 2),
-        "splits": sorted({str(e.get("split", "?")) for e in examples}),
-        "generator": versions,
-    }
+    report, summary = run_and_summarize(planner, select_cases(cases, families, limit), scenes)
+    summary["splits"] = sorted({str(e.get("split", "?")) for e in examples})
+    summary["generator"] = sorted({str(e.get("generator", "?")) for e in examples})
     return report, summary
-
-
-def _stats(planner: Planner) -> dict[str, int]:
-    out = dict(getattr(planner, "stats", {}))
-    inner = getattr(planner, "model", None)
-    out.update({f"model.{k}": v for k, v in getattr(inner, "stats", {}).items()})
-    return dict(sorted(out.items()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from robot_llm.planning.base import Planner
@@ -74,7 +74,15 @@ def evaluate_planner(
 ) -> tuple[SuiteReport, dict[str, Any]]:
     """Run the subset of the suite; returns the suite report and a summary (a JSON object)."""
     scenes = load_scenes()
-    cases = select_cases(load_cases(), categories, limit)
+    return run_and_summarize(planner, select_cases(load_cases(), categories, limit), scenes)
+
+
+def run_and_summarize(
+    planner: Planner, cases: Sequence[Case], scenes: Mapping[str, Scene]
+) -> tuple[SuiteReport, dict[str, Any]]:
+    """Run `cases` (the suite's or generated ones) after loading the planner's model; the
+    report and the summary: answers by type and by planner, invalid outputs, backend counters,
+    wall and load seconds."""
     load_s = warm_up(planner)
     t0 = time.perf_counter()
     report = evaluate_suite(planner, cases, scenes)
