@@ -1,11 +1,15 @@
-"""Scripted pick-and-place: success of pick + place onto a block, into a bowl, into a zone.
+"""Skills on random layouts: pick + place onto a block, into a bowl, into a zone, and push.
 
-Each trial builds a random layout (envs.layout.place_objects: random positions and yaws, block
-sizes small / medium / large, 1-3 distractor blocks and one distractor container), runs
-`pick(object)` then `place(object, on= | in_=target)` with the scripted skills through
-`policies.runner.run_skill` on a SimRobot, lets the scene settle with the arm retreated, and
-judges success from simulator truth with envs.predicates (on_block / in_bowl / in_zone).
-Failure reasons are the skill's own, or "landed off target" when the skills reported success.
+Each trial builds a random layout of the skill drills (robot_llm.envs.drills: random positions
+and yaws, block sizes small / medium / large, 1-3 distractor blocks and, for a place, one
+distractor container; the benchmark's generator is seeded from (seed, case), the drills that
+demonstrations are recorded on from (DRILL_STREAM, seed), so they never share a layout). A
+place case runs `pick(object)` then `place(object, on= | in_=target)`, the push case
+`push(object, to=[x, y])`, through `policies.runner.run_skill` on a SimRobot, lets the scene
+settle with the arm retreated, and judges success from simulator truth with
+tabletop.predicates (on_block / in_bowl / in_zone; for a push, the block upright on the table
+within PUSH_TOLERANCE of the point). Failure reasons are the skill's own, or "landed off
+target" when the skills reported success.
 
 Perception: `truth` (simulator poses, perceived every control period) or `camera` (the main
 camera through robot_llm.perception.CameraPerceiver at the start of each skill, ids kept with
@@ -16,7 +20,7 @@ Policy: `--policy scripted` (default) or a learned one (`learned`, `learned:DIR`
 run --policy` takes): its pick and place replace the scripted ones; the rest stays scripted.
 
 Run: `.venv/bin/python benchmarks/skills.py [--trials 200] [--workers 2] [--perception truth]
-[--cases block,bowl,zone] [--seed 0] [--policy scripted] [--json]`.
+[--cases block,bowl,zone,push] [--seed 0] [--policy scripted] [--json]`.
 """
 
 from __future__ import annotations
@@ -34,18 +38,17 @@ from typing import Any
 
 import numpy as np
 
+from robot_llm.envs.drills import PLACE_CASES, PUSH_TOLERANCE, place_layout, push_layout
 from robot_llm.envs.world import TabletopWorld
 from robot_llm.policies.motion import MotionLimits
 from robot_llm.policies.runner import run_skill
 from robot_llm.policies.scripted import make_skill
 from robot_llm.robots.sim import SimRobot
-from robot_llm.tabletop.layout import place_objects
-from robot_llm.tabletop.palette import COLORS, SIZES
-from robot_llm.tabletop.predicates import in_bowl, in_zone, on_block
-from robot_llm.tabletop.scene import ObjectSpec, SceneSpec
+from robot_llm.tabletop.predicates import at_point, in_bowl, in_zone, on_block
+from robot_llm.tabletop.scene import SceneSpec
 from robot_llm.types import Scene, SceneObject, Subgoal
 
-CASES = ("block", "bowl", "zone")
+CASES = (*PLACE_CASES, "push")
 SETTLE_STEPS = 12  # control periods with the arm holding still before judging
 # Camera mode: where the hand goes before perceiving (robot_llm.execution's default view pose).
 VIEW_POSE = (0.15, 0.0, 0.37, 0.0)
@@ -66,27 +69,17 @@ def _skill(policy: str, name: str, robot: SimRobot, limits: MotionLimits) -> Any
     return _policies[policy](robot)[name]()
 
 
-def sample_scene(rng: np.random.Generator, case: str) -> tuple[SceneSpec, str, str]:
-    """A random layout for one trial: (scene, object id, target id)."""
-    n_distractors = int(rng.integers(1, 4))
-    colors = [
-        COLORS[int(i)] for i in rng.choice(len(COLORS), size=n_distractors + 4, replace=False)
-    ]
-
-    def size() -> str:
-        return SIZES[int(rng.integers(len(SIZES)))]
-
-    obj = ObjectSpec(f"{colors[0]}_block", "block", colors[0], size())
-    target = ObjectSpec(f"{colors[1]}_{case}", case, colors[1], size())
-    blocks = [ObjectSpec(f"{c}_block", "block", c, size()) for c in colors[2 : 2 + n_distractors]]
-    other_kind = ("bowl", "zone")[int(rng.integers(2))]
-    other = ObjectSpec(f"{colors[-1]}_{other_kind}", other_kind, colors[-1], size())
-    objects = place_objects(rng, [obj, target, *blocks, other])
-    return SceneSpec(tuple(objects)), obj.id, target.id
+def sample_scene(rng: np.random.Generator, case: str) -> tuple[SceneSpec, str, Any]:
+    """A random layout for one trial: (scene, object id, target id or push point)."""
+    if case == "push":
+        return push_layout(rng)
+    return place_layout(rng, case)
 
 
-def judge(world: TabletopWorld, obj: str, target: str, case: str) -> bool:
+def judge(world: TabletopWorld, obj: str, target: Any, case: str) -> bool:
     states = world.object_states()
+    if case == "push":
+        return at_point(states[obj], target, PUSH_TOLERANCE)
     a, b = states[obj], states[target]
     if case == "block":
         return on_block(a, b)
@@ -154,10 +147,11 @@ def trial(args: tuple[int, str, str] | tuple[int, str, str, str]) -> dict[str, A
     if perception == "camera":
         from robot_llm.perception import scene_from_spec
 
-        memory = CameraMemory(robot, scene_from_spec(spec))
-        perceive: Callable[[], Scene] = memory
+        memory: CameraMemory | None = CameraMemory(robot, scene_from_spec(spec))
+        perceive: Callable[[], Scene] = memory  # type: ignore[assignment]
         every = 0
     else:
+        memory = None
         perceive = _truth_perceiver(world, robot)
         every = 1
     reason = ""
@@ -172,48 +166,52 @@ def trial(args: tuple[int, str, str] | tuple[int, str, str, str]) -> dict[str, A
             on_step=count,
         )
 
-    result = run_skill(
-        _skill(policy, "pick", robot, limits),
-        Subgoal("pick", object=obj),
-        robot,
-        perceive,
-        perceive_every=every,
-        on_step=count,
-    )
-    if not result.success:
-        reason = f"pick: {result.reason}"
-    else:
-        if perception == "camera":
-            # As the executor does: the hand (and the block in it) out of the camera's way
-            # before perceiving for the next skill.
-            memory.held = obj
-            run(Subgoal("move_to", pose=VIEW_POSE), memory.remembered)
-        sub = (
-            Subgoal("place", object=obj, on=target)
-            if case == "block"
-            else Subgoal("place", object=obj, in_=target)
-        )
-        result = run(sub)
+    if case == "push":
+        result = run(Subgoal("push", object=obj, to=(float(target[0]), float(target[1]))))
         if not result.success:
-            reason = f"place: {result.reason}"
+            reason = f"push: {result.reason}"
+    else:
+        reason = pick_and_place(run, memory, obj, target, case)
     for _ in range(SETTLE_STEPS):
         robot.hold()
     ok = judge(world, obj, target, case)
     if not ok and not reason:
         reason = "landed off target"
     states = world.object_states()
-    a, b = states[obj], states[target]
+    goal = np.asarray(target if case == "push" else states[target].position[:2], dtype=float)
+    offset = float(math.hypot(*(states[obj].position[:2] - goal[:2])))
     return {
         "seed": seed,
         "case": case,
         "success": ok,
         "reason": "" if ok else _generalize(reason),
         "detail": reason,
-        "offset": float(math.hypot(*(a.position[:2] - b.position[:2]))),
+        "offset": offset,
         "sim_seconds": robot.sim_time - sim0,
         "wall_seconds": time.perf_counter() - t0,
         "clips": dict(clips),
     }
+
+
+def pick_and_place(
+    run: Callable[..., Any], memory: CameraMemory | None, obj: str, target: str, case: str
+) -> str:
+    """pick(obj), then place it on / in the target; the failure reason ("" when both ran)."""
+    result = run(Subgoal("pick", object=obj))
+    if not result.success:
+        return f"pick: {result.reason}"
+    if memory is not None:
+        # As the executor does: the hand (and the block in it) out of the camera's way before
+        # perceiving for the next skill.
+        memory.held = obj
+        run(Subgoal("move_to", pose=VIEW_POSE), memory.remembered)
+    sub = (
+        Subgoal("place", object=obj, on=target)
+        if case == "block"
+        else Subgoal("place", object=obj, in_=target)
+    )
+    result = run(sub)
+    return f"place: {result.reason}" if not result.success else ""
 
 
 def _generalize(reason: str) -> str:
@@ -233,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=200, help="trials per case (default 200)")
     ap.add_argument("--workers", type=int, default=2, help="processes, one world each")
     ap.add_argument("--perception", choices=("truth", "camera"), default="truth")
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: block,bowl,zone")
+    ap.add_argument(
+        "--cases", default=",".join(CASES), help="comma-separated: block,bowl,zone,push"
+    )
     ap.add_argument("--seed", type=int, default=0, help="first seed")
     ap.add_argument(
         "--policy",
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
         return 0
     print(
-        f"pick + place, {args.trials} trials per case, perception: {args.perception}, "
+        f"skills, {args.trials} trials per case, perception: {args.perception}, "
         f"policy: {args.policy}"
     )
     print(f"{'case':<7}{'success':>10}{'rate':>9}{'sim s':>8}{'wall s':>8}  failures")

@@ -182,6 +182,9 @@ def test_record_refuses_bad_input_with_one_line(recorded, tmp_path: Path, capsys
         (["--scene", "x.yaml", "--command", "hi"], "the oracle needs a task"),
         (["--task", "PickPlace", "--episodes", "0"], "--episodes must be at least 1"),
         (["--task", "PickPlace", "--command", "hi"], "--scene needs --command TEXT"),
+        (["--drill", "fly", "--source", "scripted"], "drills are place, push"),
+        (["--drill", "push"], "the oracle needs a task"),
+        (["--drill", "push", "--task", "PickPlace", "--source", "scripted"], "give one of"),
     ]
     for extra, message in cases:
         args = ["record", "--episodes", "1", "--out", str(tmp_path / "new"), *extra]
@@ -209,6 +212,25 @@ def test_scripted_source_plans_the_command_and_stages_nothing_when_it_cannot(
     )
     with pytest.raises(DatasetError, match=r"no episode moved the robot .*clarify"):
         record(tmp_path / "scripted", config, 1)
+
+
+def test_a_push_drill_records_a_labelled_push_that_checks(tmp_path: Path) -> None:
+    """A skill drill through the scripted source: the rule planner reads the drill's
+    instruction, the push runs under the executor and its frames carry the push subgoal."""
+    from robot_llm.envs.drills import drill_episode
+
+    config = RecordConfig(drill="push", source="scripted", seed=2, width=64, height=48)
+    result = record(tmp_path / "push", config, 1)
+    assert result.succeeded == 1
+    assert check_dataset(tmp_path / "push") == []
+    ds = open_dataset(tmp_path / "push")
+    scene, text = drill_episode("push", 2)
+    subgoal = json.loads(ds.episodes[0]["subgoals"][0])  # then the executor's move to view
+    assert subgoal["skill"] == "push" and subgoal["object"] == scene.objects[0].id
+    assert text.endswith(f"({subgoal['to'][0]:.3f}, {subgoal['to'][1]:.3f})")
+    assert ds.tasks == [text]
+    labels = ds.episode_frames(0)["subgoal_index"].reshape(-1)
+    assert (labels == 0).sum() > 50 and labels[0] in (-1, 0)
 
 
 def test_open_dataset_names_what_is_missing(recorded, tmp_path: Path) -> None:

@@ -30,6 +30,12 @@ def add_record_parser(sub: Any) -> None:
     p.add_argument("--scene", metavar="FILE", help="scene file (with --command; scripted only)")
     p.add_argument("--command", metavar="TEXT", help="the instruction to record on --scene")
     p.add_argument(
+        "--drill",
+        metavar="NAME",
+        help="a skill drill instead of a task: place (a block of any size onto a block, into a "
+        "bowl or zone) or push (a block to a point); scripted only",
+    )
+    p.add_argument(
         "--source",
         choices=("oracle", "scripted"),
         default="oracle",
@@ -78,6 +84,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         task=args.task,
         scene=args.scene,
         command=args.command,
+        drill=args.drill,
         source=args.source,
         seed=args.seed,
         width=width,

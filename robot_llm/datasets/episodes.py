@@ -1,6 +1,8 @@
 """One seeded episode, recorded frame by frame: from the privileged oracle on the gymnasium
 env (as `robot-llm episode` runs it) or from the scripted skills through the executor (the
-rule planner plans the instruction on what the camera sees, as `robot-llm run` does).
+rule planner plans the instruction on what the camera sees, as `robot-llm run` does), on a
+task, a scene file or a skill drill (robot_llm.envs.drills: the drill's layout is written to
+a temporary scene file and its instruction recorded as the task).
 
 Each frame is what the robot observed before a control period (joints and gripper, both
 cameras, the objects' poses) and the command it was sent for that period, after the robot's
@@ -10,8 +12,10 @@ limits: an end-effector target and gripper opening, the same for both sources.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +32,7 @@ class RecordConfig:
     task: str | None = None  # a gymnasium id or family name
     scene: str | None = None  # a scene file (scripted source, with `command`)
     command: str | None = None  # the instruction for a scene file
+    drill: str | None = None  # a skill drill (envs.drills: place, push), scripted source
     source: str = "oracle"
     seed: int = 0  # episode i has seed `seed + i`
     width: int = 320
@@ -36,12 +41,20 @@ class RecordConfig:
     def check(self) -> None:
         if self.source not in SOURCES:
             raise DatasetError(f"--source {self.source!r} is not one of {', '.join(SOURCES)}")
-        if bool(self.task) == bool(self.scene):
-            raise DatasetError("give either --task ID or --scene FILE (with --command TEXT)")
-        if self.scene and self.source != "scripted":
+        if sum(map(bool, (self.task, self.scene, self.drill))) != 1:
             raise DatasetError(
-                "the oracle needs a task (--task); a scene records with --source scripted"
+                "give one of --task ID, --scene FILE (with --command TEXT) or --drill NAME"
             )
+        if (self.scene or self.drill) and self.source != "scripted":
+            raise DatasetError(
+                "the oracle needs a task (--task); a scene or a drill records with "
+                "--source scripted"
+            )
+        if self.drill:
+            from robot_llm.envs.drills import DRILLS
+
+            if self.drill not in DRILLS:
+                raise DatasetError(f"--drill {self.drill!r}: drills are {', '.join(DRILLS)}")
         if bool(self.scene) != bool(self.command):
             raise DatasetError(
                 "--scene needs --command TEXT (the instruction to record), and --command a scene;"
@@ -207,11 +220,26 @@ def run_oracle(config: RecordConfig, seed: int) -> EpisodeRecord:
 
 
 def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
+    if not config.drill:
+        return _run_scripted(config, seed, config.scene, config.command)
+    from robot_llm.envs.drills import drill_episode
+    from robot_llm.tabletop.scene import save_scene
+
+    scene, command = drill_episode(config.drill, seed)
+    with tempfile.TemporaryDirectory(prefix="robot-llm-drill-") as tmp:
+        path = Path(tmp) / f"{config.drill}-{seed}.yaml"
+        save_scene(scene, path)
+        return _run_scripted(config, seed, str(path), command)
+
+
+def _run_scripted(
+    config: RecordConfig, seed: int, scene: str | None, command: str | None
+) -> EpisodeRecord:
     from robot_llm.config import RobotConfig, StackConfig
     from robot_llm.session import open_session
 
     task = _family(config.task) if config.task else None
-    robot = RobotConfig(task=task, scene=config.scene, seed=seed)
+    robot = RobotConfig(task=task, scene=scene, seed=seed)
     session = open_session(StackConfig(robot=robot))
     try:
         world: Any = session.world
@@ -222,7 +250,7 @@ def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
         episode_task = session.task
 
         def instruction() -> str:
-            return episode_task.instruction if episode_task else config.command or ""
+            return episode_task.instruction if episode_task else command or ""
 
         def done() -> bool:
             return bool(episode_task and session.task_verdict()["success"])
