@@ -49,13 +49,16 @@ def learned_policy(folder: str | Path) -> PolicyFactory:
 
     policies = load_skill_policies(folder)
 
-    def learned(name: str, policy: Any, scripted: Callable[[], Any]) -> Callable[[], Any]:
-        return lambda: LearnedSkill(name, policy, fallback=scripted)
+    def learned(
+        name: str, policy: Any, scripted: Callable[[], Any], width: float
+    ) -> Callable[[], Any]:
+        return lambda: LearnedSkill(name, policy, fallback=scripted, max_gripper_width=width)
 
     def make(robot: Any) -> SkillFactories:
         skills = dict(_scripted(robot))
+        width = float(robot.info.max_gripper_width)
         for name, policy in policies.items():
-            skills[name] = learned(name, policy, skills[name])
+            skills[name] = learned(name, policy, skills[name], width)
         return skills
 
     return make

@@ -32,7 +32,8 @@ from robot_llm.policies.learned.features import (
     target_of,
 )
 from robot_llm.policies.learned.samples import _runs, demonstration
-from robot_llm.policies.learned.skill import LearnedSkill, load_skill_policies
+from robot_llm.policies.learned.skill import LearnedSkill, grip_opening, load_skill_policies
+from robot_llm.policies.motion import GRIP_SQUEEZE
 from robot_llm.policies.registry import PolicyError, get_policy
 from robot_llm.robots.base import RobotInfo
 from robot_llm.tabletop.rotations import tool_orientation
@@ -353,3 +354,15 @@ def test_scenes_the_demonstrations_never_showed_go_to_the_fallback() -> None:
     first = next(skill.run(Subgoal("pick", object="red_block"), Observation(state, tower)))
     assert isinstance(first, EECommand) and first.gripper == 1.0
     np.testing.assert_allclose(first.position, [0.4, 0.0, 0.3], atol=1e-6)  # scripted: stays
+
+
+def test_a_closing_hand_holds_the_block_as_firmly_as_the_scripted_grip() -> None:
+    """A prediction that closes on the block is held GRIP_SQUEEZE inside its edge, however
+    wide the regression left it; an opening wider than the block passes unchanged."""
+    width, edge = 0.08, 0.04
+    squeezed = (edge - GRIP_SQUEEZE) / width
+    assert grip_opening(0.49, edge, width) == pytest.approx(squeezed)  # 0.6 mm inside: weak
+    assert grip_opening(0.3, edge, width) == pytest.approx(0.3)  # tighter stays tighter
+    assert grip_opening(0.51, edge, width) == pytest.approx(0.51)  # wider than the block
+    assert grip_opening(1.0, edge, width) == 1.0
+    assert grip_opening(0.2, 0.0, width) == 0.2  # no size known: the prediction
