@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -342,14 +343,28 @@ def test_scenes_the_demonstrations_never_showed_go_to_the_fallback() -> None:
     skill = LearnedSkill("pick", _policy(1.0), fallback=lambda: make_skill("open_gripper"))
     on_table = ObjectPose((0.5, 0.0, 0.015), 0.0, "block", 0.03)
     on_tower = ObjectPose((0.5, 0.0, 0.045), 0.0, "block", 0.03)
-    assert skill._unseen(on_table, None) == ""
-    assert "on top of" in skill._unseen(on_tower, None)
+    pick, seen = Subgoal("pick", object="red_block"), _observation(0.4)
+    assert skill._unseen(on_table, None, pick, seen) == ""
+    assert "on top of" in skill._unseen(on_tower, None, pick, seen)
     tray = ObjectPose((0.3, 0.2, 0.003), 0.0, "tray", 0.006)
     place = LearnedSkill("place", _policy(1.0))
-    assert (
-        "tray" in place._unseen(on_table, tray) and place._unseen(on_table, block(0.3, 0.2)) == ""
+    onto = Subgoal("place", object="red_block", on="blue_block")
+    assert "tray" in place._unseen(on_table, tray, onto, seen)
+    assert place._unseen(on_table, block(0.3, 0.2), onto, seen) == ""
+    # A bowl: empty and for this block alone (as demonstrated), for two blocks, or holding one.
+    state = seen.state
+    bowl = SceneObject("green_bowl", "bowl", "green", "medium", (0.3, 0.2, 0.02))
+    into = Subgoal("place", object="red_block", in_="green_bowl")
+    then = (Subgoal("pick", object="blue_block"), replace(into, object="blue_block"))
+    bowl_pose = ObjectPose((0.3, 0.2, 0.02), 0.0, "bowl", 0.006)
+    empty = Observation(state, Scene((bowl,)))
+    assert place._unseen(on_table, bowl_pose, into, empty) == ""
+    assert "more than one" in place._unseen(
+        on_table, bowl_pose, into, replace(empty, upcoming=then)
     )
-    state = _observation(0.4).state
+    inside = SceneObject("blue_block", "block", "blue", "small", (0.31, 0.21, 0.03))
+    full = Observation(state, Scene((bowl, inside)))
+    assert "already holds" in place._unseen(on_table, bowl_pose, into, full)
     tower = Scene((SceneObject("red_block", "block", "red", "small", (0.5, 0.0, 0.045)),))
     first = next(skill.run(Subgoal("pick", object="red_block"), Observation(state, tower)))
     assert isinstance(first, EECommand) and first.gripper == 1.0

@@ -13,6 +13,7 @@ the policy says `done`, and fails after `max_steps` control periods without it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,6 @@ import numpy as np
 
 from robot_llm.errors import InputError
 from robot_llm.policies.base import EECommand, Observation, SkillResult, SkillRun
-from robot_llm.policies.motion import GRIP_SQUEEZE
 from robot_llm.policies.learned.features import (
     KINDS,
     SKILLS,
@@ -37,6 +37,9 @@ from robot_llm.policies.learned.features import (
     state_features,
     target_of,
 )
+from robot_llm.policies.manipulation import expected_in
+from robot_llm.policies.motion import GRIP_SQUEEZE
+from robot_llm.tabletop.geometry import half_extents_xy
 from robot_llm.tabletop.palette import BLOCK_EDGE
 from robot_llm.types import Scene, Subgoal
 
@@ -72,6 +75,20 @@ def scene_poses(scene: Scene) -> dict[str, ObjectPose]:
         x, y, z = (float(v) for v in o.position)
         out[o.id] = ObjectPose((x, y, z), float(o.yaw), o.kind, h)
     return out
+
+
+def _occupant(scene: Scene, subgoal: Subgoal) -> str:
+    """A block other than the subgoal's resting within its container's outline ("" if none)."""
+    try:
+        box = scene.get(str(subgoal.in_))
+    except KeyError:
+        return ""
+    reach = max(half_extents_xy(box.kind, box.size))
+    for o in scene:
+        near = math.dist(o.position[:2], box.position[:2]) < reach
+        if near and o.kind == "block" and o.id != subgoal.object:
+            return o.id
+    return ""
 
 
 class LearnedSkill:
@@ -121,11 +138,20 @@ class LearnedSkill:
         x, y, z = (float(v) for v in state.ee_position)
         return ObjectPose((x, y, z), 0.0, kind, float(height))
 
-    def _unseen(self, obj: ObjectPose, target: ObjectPose | None) -> str:
+    def _unseen(
+        self, obj: ObjectPose, target: ObjectPose | None, subgoal: Subgoal, observation: Observation
+    ) -> str:
         """What about this scene the demonstrations never showed ("" when nothing): a target
-        of another kind (a tray), an object to pick that rests on something (a tower)."""
+        of another kind (a tray), a container that holds or will hold other blocks (the
+        demonstrations drop into an empty one, at its middle), an object to pick that rests on
+        something (a tower)."""
         if target is not None and self.skill == "place" and target.kind not in KINDS:
             return f"a place into a {target.kind}"
+        if target is not None and self.skill == "place" and subgoal.in_ is not None:
+            if expected_in(subgoal, observation) > 1:
+                return f"{subgoal.in_!r} is to hold more than one block"
+            if _occupant(observation.scene, subgoal):
+                return f"{subgoal.in_!r} already holds a block"
         if self.skill == "pick" and obj.kind == "block" and obj.position[2] > obj.height:
             return "a pick from on top of another object"
         return ""
@@ -147,7 +173,7 @@ class LearnedSkill:
             target = target_of(subgoal, poses)
         except FeatureError as err:
             return SkillResult(False, str(err))
-        unseen = self._unseen(obj, target)
+        unseen = self._unseen(obj, target, subgoal, observation)
         if unseen and self.fallback is not None:
             result = yield from self.fallback().run(subgoal, observation)
             return result
