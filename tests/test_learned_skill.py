@@ -25,6 +25,7 @@ from robot_llm.policies.learned.features import (
     decode_action,
     encode_action,
     env_features,
+    frame_yaw,
     hand_yaw,
     height_from_rest,
     kind_of,
@@ -83,6 +84,33 @@ def test_actions_round_trip_through_the_hand_frame() -> None:
         [0.3, math.sin(3.0), math.cos(3.0), 0.05, 1.5]
     )
     assert STATE_SIZE == 5
+
+
+def test_a_push_is_learned_in_the_frame_of_its_direction() -> None:
+    """Two pushes that differ only in direction have the same features and actions."""
+    hand = np.array([0.40, 0.00, 0.10])
+    obj = ObjectPose((0.45, 0.00, 0.02), 0.0, "block", 0.04)
+    goal = ObjectPose((0.55, 0.00, 0.02), 0.0, "point", 0.0)
+    assert frame_yaw("push", obj, goal) == 0.0 and frame_yaw("pick", obj, None) == 0.0
+    turn = math.pi / 2  # the same push, turned a quarter about the object's start
+
+    def turned(p: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+        dx, dy = p[0] - 0.45, p[1] - 0.0
+        return np.array([0.45 - dy, dx, p[2]])
+
+    obj2 = ObjectPose(tuple(turned(obj.position)), turn, "block", 0.04)
+    goal2 = ObjectPose(tuple(turned(goal.position)), 0.0, "point", 0.0)
+    frame = frame_yaw("push", obj2, goal2)
+    assert frame == pytest.approx(turn)
+    a = env_features("push", hand, 0.0, obj, goal)
+    b = env_features("push", turned(hand), turn, obj2, goal2, frame)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    command = np.array([0.50, 0.01, 0.03])
+    act = encode_action(command, 0.2, 0.0, 0.0, obj.position, 0.1)
+    act2 = encode_action(turned(command), 0.2 + turn, 0.0, 0.0, obj2.position, 0.1 + turn, frame)
+    np.testing.assert_allclose(act, act2, atol=1e-6)
+    position = decode_action(act2, obj2.position, 0.1 + turn, frame)[0]
+    np.testing.assert_allclose(position, turned(command), atol=1e-6)
 
 
 def test_yaws_heights_and_kinds_from_recorded_values() -> None:

@@ -22,6 +22,11 @@ in front of you" rather than absolute table coordinates:
   the hand yaw when the chunk was predicted (1, wrapped to +-pi), the gripper opening (1, 0
   closed .. 1 open), and `done` (1 on the skill's last DONE_FRAMES frames).
 
+A push is learned in its own frame as well: every horizontal offset (features and actions) and
+the hand yaw are turned by the direction from the object to the point it goes to
+(`frame_yaw`), so each demonstration is "come down behind it and slide it along +x" whatever
+the direction; pick and place use the table's axes (frame 0).
+
 Pure numpy; torch is not imported here.
 """
 
@@ -116,8 +121,10 @@ def env_features(
     yaw: float,
     obj: ObjectPose | None,
     target: ObjectPose | None,
+    frame: float = 0.0,
 ) -> np.ndarray:
-    """The environment features of one frame (see the module docstring)."""
+    """The environment features of one frame (see the module docstring); horizontal offsets
+    turned into the skill's frame (`frame_yaw`)."""
     if skill not in SKILLS:
         raise FeatureError(f"no learned features for skill {skill!r}; known: {', '.join(SKILLS)}")
     out = np.zeros(ENV_SIZE, dtype=np.float32)
@@ -137,7 +144,26 @@ def env_features(
         out[11] = target.height
         if target.kind in KINDS:
             out[12 + KINDS.index(target.kind)] = 1.0
+    if frame:
+        out[0:2] = _turn(out[0:2], -frame)
+        out[7:9] = _turn(out[7:9], -frame)
     return out
+
+
+def frame_yaw(skill: str, obj: ObjectPose | None, target: ObjectPose | None) -> float:
+    """The direction a skill's features and actions are turned by: for a push, from the
+    object to the point it goes to (every push is then "along +x"); 0 for pick and place."""
+    if skill != "push" or obj is None or target is None:
+        return 0.0
+    dx = target.position[0] - obj.position[0]
+    dy = target.position[1] - obj.position[1]
+    return math.atan2(dy, dx) if (dx or dy) else 0.0
+
+
+def _turn(xy: Sequence[float] | np.ndarray, angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    x, y = float(xy[0]), float(xy[1])
+    return np.array([c * x - s * y, s * x + c * y])
 
 
 def target_of(subgoal: Subgoal, poses: Mapping[str, ObjectPose]) -> ObjectPose | None:
@@ -176,10 +202,13 @@ def encode_action(
     done: float,
     anchor: Sequence[float],
     ref_yaw: float,
+    frame: float = 0.0,
 ) -> np.ndarray:
-    """A commanded end-effector pose as an action: position relative to the skill's anchor,
-    yaw relative to the hand's when the chunk was predicted."""
+    """A commanded end-effector pose as an action: position relative to the skill's anchor
+    (turned into the skill's frame), yaw relative to the hand's when the chunk was predicted."""
     d = np.asarray(position, dtype=float) - np.asarray(anchor, dtype=float)
+    if frame:
+        d[:2] = _turn(d[:2], -frame)
     return np.array(
         [d[0], d[1], d[2], math.remainder(yaw - ref_yaw, 2 * math.pi), gripper, done],
         dtype=np.float32,
@@ -187,10 +216,13 @@ def encode_action(
 
 
 def decode_action(
-    action: Sequence[float], anchor: Sequence[float], ref_yaw: float
+    action: Sequence[float], anchor: Sequence[float], ref_yaw: float, frame: float = 0.0
 ) -> tuple[np.ndarray, float, float, bool]:
     """(position, yaw, gripper, done) in the table frame from an action."""
     a = np.asarray(action, dtype=float)
-    position = np.asarray(anchor, dtype=float) + a[0:3]
+    offset = a[0:3].copy()
+    if frame:
+        offset[:2] = _turn(offset[:2], frame)
+    position = np.asarray(anchor, dtype=float) + offset
     gripper = float(np.clip(a[4], 0.0, 1.0))
     return position, float(ref_yaw + a[3]), gripper, bool(a[5] > 0.5)

@@ -27,6 +27,7 @@ from robot_llm.policies.learned.features import (
     anchor_of,
     encode_action,
     env_features,
+    frame_yaw,
     hand_yaw,
     height_from_rest,
     kind_of,
@@ -114,6 +115,7 @@ def demonstration(
         raise FeatureError(f"object {subgoal.object!r} is not among the recorded objects")
     target = target_of(subgoal, poses)
     anchor = anchor_of(subgoal.skill, obj, target)
+    frame = frame_yaw(subgoal.skill, obj, target)
     n = end - start
     states, envs = [], []
     actions = np.zeros((n, chunk, ACTION_SIZE), dtype=np.float32)
@@ -121,8 +123,8 @@ def demonstration(
     yaws = [hand_yaw(ee[t, 3:7]) for t in range(start, end)]
     for k, t in enumerate(range(start, end)):
         hand, yaw = ee[t, :3], yaws[k]
-        states.append(state_features(hand, yaw, float(width[t]), k / fps))
-        envs.append(env_features(subgoal.skill, hand, yaw, obj, target))
+        states.append(state_features(hand, yaw - frame, float(width[t]), k / fps))
+        envs.append(env_features(subgoal.skill, hand, yaw, obj, target, frame))
         for j in range(chunk):
             # Past the end the chunk holds the last command with `done` set (and is trained,
             # not masked): the policy learns to say done ahead of time, not only on the last
@@ -130,7 +132,7 @@ def demonstration(
             u = min(t + j, end - 1)
             done = 1.0 if t + j >= end - DONE_FRAMES else 0.0
             a = act[u]
-            actions[k, j] = encode_action(a[:3], float(a[3]), float(a[4]), done, anchor, yaw)
+            actions[k, j] = encode_action(a[:3], float(a[3]), float(a[4]), done, anchor, yaw, frame)
     return np.stack(states), np.stack(envs), actions, pad
 
 

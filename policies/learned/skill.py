@@ -31,6 +31,7 @@ from robot_llm.policies.learned.features import (
     anchor_of,
     decode_action,
     env_features,
+    frame_yaw,
     hand_yaw,
     kind_of,
     object_height,
@@ -178,6 +179,7 @@ class LearnedSkill:
             result = yield from self.fallback().run(subgoal, observation)
             return result
         anchor = anchor_of(self.skill, obj, target)
+        frame = frame_yaw(self.skill, obj, target)
         self.policy.reset()
         ref_yaw = hand_yaw(s.ee_orientation)
         t0 = float(s.timestamp)
@@ -187,16 +189,18 @@ class LearnedSkill:
             yaw = hand_yaw(s.ee_orientation)
             batch = {
                 "observation.state": torch.from_numpy(
-                    state_features(hand, yaw, float(s.gripper_width), float(s.timestamp) - t0)
+                    state_features(
+                        hand, yaw - frame, float(s.gripper_width), float(s.timestamp) - t0
+                    )
                 )[None],
                 "observation.environment_state": torch.from_numpy(
-                    env_features(self.skill, hand, yaw, obj, target)
+                    env_features(self.skill, hand, yaw, obj, target, frame)
                 )[None],
             }
             if self.policy.queued == 0:
                 ref_yaw = yaw
             action = self.policy.select_action(batch)[0].numpy()
-            position, cmd_yaw, gripper, done = decode_action(action, anchor, ref_yaw)
+            position, cmd_yaw, gripper, done = decode_action(action, anchor, ref_yaw, frame)
             if done and step >= MIN_STEPS:
                 return SkillResult(True)
             if self.skill != "push" and obj.kind == "block":

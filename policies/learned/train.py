@@ -174,7 +174,7 @@ def train(
             "lr": lr,
             "seed": seed,
             "noise": noise,
-            "features": "robot_llm.policies.learned.features v1",
+            "features": "robot_llm.policies.learned.features v2",
         },
     )
     policy = ChunkingMLPPolicy(config, stats)
