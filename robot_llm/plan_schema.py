@@ -94,6 +94,11 @@ PLAN_SCHEMA: Final[dict[str, Any]] = {
                 "type": {"const": "plan"},
                 "version": {"const": PLAN_SCHEMA_VERSION},
                 "subgoals": {"type": "array", "items": {"$ref": "#/$defs/subgoal"}},
+                "notes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "what the plan does beyond the command, in words",
+                },
             },
             "required": ["type", "subgoals"],
         },

@@ -412,7 +412,8 @@ def describe(result: Any) -> str:
     if result.type == "plan":
         steps = "; ".join(s.shorthand() for s in result.subgoals)
         n = len(result.subgoals)
-        return f"plan ({n} step{'' if n == 1 else 's'}): {steps}"
+        notes = "".join(f" ({note})" for note in getattr(result, "notes", ()))
+        return f"plan ({n} step{'' if n == 1 else 's'}): {steps}{notes}"
     if result.type == "clarify":
         return f"question: {result.question}"
     return f"refused: {result.reason}"

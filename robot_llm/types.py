@@ -296,15 +296,20 @@ class Plan:
     command: str = ""
     planner: str = ""
     type: Literal["plan"] = "plan"
+    # What the plan does beyond the command, in words (a block set aside to reach another).
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "type": "plan",
             "version": PLAN_SCHEMA_VERSION,
             "command": self.command,
             "planner": self.planner,
             "subgoals": [s.to_dict() for s in self.subgoals],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 @dataclass(frozen=True)
@@ -367,7 +372,10 @@ def plan_result_from_dict(d: Mapping[str, Any]) -> PlanResult:
         subgoals = tuple(
             Subgoal.from_dict(s, where=f"plan: subgoal {i}") for i, s in enumerate(raw)
         )
-        return Plan(subgoals, command, planner)
+        notes = d.get("notes", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise SchemaError("plan: field 'notes' must be a list of strings")
+        return Plan(subgoals, command, planner, notes=tuple(notes))
     if kind == "clarify":
         question = d.get("question")
         if not isinstance(question, str) or not question:

@@ -161,7 +161,7 @@ def test_verify_place_push_pick_and_move_on_hand_made_scenes() -> None:
 def test_events_round_trip_through_json() -> None:
     sub = RED_IN_BOWL.to_dict()
     events: list[Event] = [
-        PlanStarted(0.0, "cmd", "test", (PICK_RED.to_dict(), sub)),
+        PlanStarted(0.0, "cmd", "test", (PICK_RED.to_dict(), sub), notes=("set a block aside",)),
         SubgoalStarted(0.1, 1, sub, 1),
         SubgoalFailed(0.2, 1, sub, 1, "missed", False),
         SubgoalRetried(0.3, 1, sub, 2, "missed", True),

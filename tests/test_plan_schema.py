@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -131,3 +132,47 @@ def test_bundled_plan_files_are_valid_for_their_scene() -> None:
     result = load_plan(demo)
     assert isinstance(result, Plan) and len(result.subgoals) >= 4
     check_plan_ids(result, load_scene(bundled_scenes()["blocks_and_bowls"]).ids)
+
+
+def test_a_plans_notes_round_trip_and_must_be_strings() -> None:
+    from robot_llm.types import Subgoal
+
+    plan = Plan((Subgoal("pick", object="a"),), "pick a", "rule", notes=("a was under b",))
+    data = json.loads(json.dumps(plan.to_dict()))
+    jsonschema.validate(data, PLAN_SCHEMA)
+    assert plan_result_from_dict(data) == plan
+    assert "notes" not in Plan(()).to_dict()  # absent when none: older readers see no change
+    with pytest.raises(SchemaError, match="'notes' must be a list of strings"):
+        plan_result_from_dict({**data, "notes": "a was under b"})
+
+
+def test_the_rule_planner_sets_a_covering_block_aside_and_says_so() -> None:
+    from robot_llm.planning import History, RulePlanner
+    from robot_llm.types import Refuse, Scene, SceneObject
+
+    scene = Scene(
+        (
+            SceneObject("orange_block", "block", "orange", "large", (0.42, 0.05, 0.025)),
+            SceneObject("purple_block", "block", "purple", "medium", (0.42, 0.05, 0.07)),
+            SceneObject("cyan_bowl", "bowl", "cyan", "medium", (0.60, -0.15, 0.02)),
+            SceneObject("brown_block", "block", "brown", "medium", (0.36, -0.15, 0.02)),
+        )
+    )
+    plan = RulePlanner().plan("put the orange block in the cyan bowl", scene, History())
+    assert isinstance(plan, Plan)
+    assert [s.shorthand().split(" at ")[0] for s in plan.subgoals] == [
+        "pick purple_block",
+        "place purple_block",
+        "pick orange_block",
+        "place orange_block in cyan_bowl",
+    ]
+    aside = plan.subgoals[1].at
+    assert aside is not None and math.dist(aside, (0.42, 0.05)) > 0.05  # off the stack
+    assert plan.notes == ("The orange block is under the purple block; I'll set it aside first.",)
+    # A block this command itself put there is not taken off again.
+    again = RulePlanner().plan(
+        "put the brown block on the purple block, then pick up the orange block",
+        scene,
+        History(),
+    )
+    assert isinstance(again, Refuse) and "which this command puts there" in again.reason

@@ -46,6 +46,7 @@ class MessageMapper:
                     "command": self.command,
                     "kind": "plan",
                     "subgoals": subgoal_items(event.subgoals),
+                    "notes": list(getattr(event, "notes", ())),
                 }
             )
         elif kind == "replanned":

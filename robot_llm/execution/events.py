@@ -45,6 +45,7 @@ class PlanStarted(Event):
     planner: str
     subgoals: tuple[dict[str, Any], ...]
     plan: int = 0  # 0 for the plan given to run(), n after the n-th replan or repair
+    notes: tuple[str, ...] = ()  # the plan's notes (a block set aside first, ...)
 
     def summary(self) -> str:
         n = len(self.subgoals)
@@ -168,7 +169,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
     for f in dataclasses.fields(cls):
         if f.name in d:
             value = d[f.name]
-            kwargs[f.name] = tuple(value) if f.name == "subgoals" else value
+            kwargs[f.name] = tuple(value) if f.name in ("subgoals", "notes") else value
     try:
         return cls(**kwargs)
     except TypeError as err:

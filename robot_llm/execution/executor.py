@@ -366,7 +366,14 @@ class Executor:
 
     def _plan_started(self, run: Run, plan: Plan) -> PlanStarted:
         subgoals = tuple(s.to_dict() for s in plan.subgoals)
-        return PlanStarted(self._t(run), plan.command, plan.planner, subgoals, plan=run.plan_no)
+        return PlanStarted(
+            self._t(run),
+            plan.command,
+            plan.planner,
+            subgoals,
+            plan=run.plan_no,
+            notes=tuple(plan.notes),
+        )
 
     def _emit(self, run: Run, event: Event) -> None:
         run.events.append(event)

@@ -63,6 +63,7 @@ class PlanDraft:
     scene: Scene
     steps: list[Subgoal] = field(default_factory=list)
     placed: set[str] = field(default_factory=set)  # blocks this plan put on or in something
+    notes: list[str] = field(default_factory=list)  # steps taken beyond the command, in words
     prev: ClauseInfo | None = None
     last_tower: list[str] | None = None
 
@@ -118,12 +119,19 @@ class PlanDraft:
                 f"{self.name(oid)} (I hold one block at a time)."
             )
         above = self.world.above(oid)
-        if above:
+        if above and set(above) & self.placed:
             top = [a for a in above if self.world.clear(a)]
             raise refuse(
-                f"{cap(self.name(oid))} is under {self.names(above[::-1])}; take "
-                f"{self.names(top)} off first (I only take blocks from the top of a stack)."
+                f"{cap(self.name(oid))} is under {self.names(above[::-1])}, which this command "
+                f"puts there; take {self.names(top)} off first (I only take blocks from the "
+                "top of a stack)."
             )
+        if above:
+            self.notes.append(
+                f"{cap(self.name(oid))} is under {self.names(above[::-1])}; I'll set "
+                f"{'it' if len(above) == 1 else 'them'} aside first."
+            )
+            self.clear_above(oid)
         self.steps.append(Subgoal("pick", object=oid))
         self.world.pick(oid)
 
@@ -167,11 +175,17 @@ class PlanDraft:
                     target = world.stack_top(target)
                     if target == oid:
                         return
-                else:
+                elif set(above) & self.placed:
                     raise refuse(
                         f"{cap(self.name(target))} has {self.names(above[::-1])} on it; I only put "
                         "blocks on a block with nothing on top."
                     )
+                else:
+                    self.notes.append(
+                        f"{cap(self.name(target))} has {self.names(above[::-1])} on it; I'll "
+                        f"set {'it' if len(above) == 1 else 'them'} aside first."
+                    )
+                    self.clear_above(target)
         self.pick(oid)
         kind = world[target].kind
         if kind == BLOCK:

@@ -61,7 +61,7 @@ class RulePlanner:
             if isinstance(r, Clarify):
                 return Clarify(r.question, r.candidates, root, self.name)
             return Refuse(r.reason, root, self.name)
-        return Plan(tuple(session.steps), root, self.name)
+        return Plan(tuple(session.steps), root, self.name, notes=tuple(session.notes))
 
     # -- answers to questions --------------------------------------------------------------------
     def _answer(

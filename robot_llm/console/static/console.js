@@ -609,7 +609,9 @@ function onPlan(m) {
   if (m.kind === "plan") {
     hideQuestion();
     renderPlan(m.subgoals);
-    setTurnStatus("running");
+    const notes = Array.isArray(m.notes) ? m.notes : [];
+    setTurnStatus("running", notes.join(" "), "running");
+    for (const note of notes) appendLog(note, "plan");
   } else if (m.kind === "clarify") {
     el.plan.replaceChildren();
     showQuestion(m.question, m.candidates);
