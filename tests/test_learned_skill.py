@@ -243,15 +243,18 @@ def test_learned_policies_by_name(tmp_path: Path) -> None:
 
 
 def test_the_shipped_learned_policy(monkeypatch, tmp_path: Path) -> None:
-    """`--policy learned` is the checkpoints in the package (pick and place are shipped); a
-    one-line error names the folder when they are missing."""
+    """`--policy learned` is the checkpoints in the package (pick, place and push are shipped,
+    push in the frame of its direction); a one-line error names the folder when they are
+    missing."""
     from robot_llm.policies import registry
 
     skills = get_policy("learned")(_Robot())
-    for name in ("pick", "place"):
+    for name in ("pick", "place", "push"):
         skill = skills[name]()
         assert isinstance(skill, LearnedSkill) and skill.policy.config.skill == name
-    assert not isinstance(skills["push"](), LearnedSkill)
+        assert skill.max_gripper_width == _Robot.info.max_gripper_width
+        assert skill.policy.config.extra["features"].endswith("features v2")
+    assert not isinstance(skills["move_to"](), LearnedSkill)
     monkeypatch.setattr(registry, "shipped_checkpoints", lambda: tmp_path / "none")
     with pytest.raises(PolicyError, match=r"no shipped checkpoints .*learned:DIR"):
         get_policy("learned")
