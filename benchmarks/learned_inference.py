@@ -27,21 +27,34 @@ import numpy as np
 def _inputs(rng: np.random.Generator, skill: str, n: int) -> list[dict[str, Any]]:
     import torch
 
-    from robot_llm.policies.learned.features import ObjectPose, env_features, state_features
+    from robot_llm.policies.learned.features import (
+        ObjectPose,
+        env_features,
+        frame_yaw,
+        state_features,
+    )
 
     out = []
     for _ in range(n):
         hand = rng.uniform([0.3, -0.2, 0.05], [0.6, 0.2, 0.4])
         yaw = float(rng.uniform(-1.0, 1.0))
         obj = ObjectPose((*rng.uniform([0.3, -0.2], [0.6, 0.2]), 0.02), 0.3, "block", 0.04)
-        target = ObjectPose((*rng.uniform([0.3, -0.2], [0.6, 0.2]), 0.01), 0.0, "bowl", 0.008)
+        xy = rng.uniform([0.3, -0.2], [0.6, 0.2])
+        target = (
+            ObjectPose((*xy, 0.02), 0.0, "point", 0.0)  # a push goes to a point
+            if skill == "push"
+            else ObjectPose((*xy, 0.01), 0.0, "bowl", 0.008)
+        )
+        if skill == "pick":
+            target = None
+        frame = frame_yaw(skill, obj, target)
         out.append(
             {
                 "observation.state": torch.from_numpy(
-                    state_features(hand, yaw, 0.05, float(rng.uniform(0, 5)))
+                    state_features(hand, yaw - frame, 0.05, float(rng.uniform(0, 5)))
                 )[None],
                 "observation.environment_state": torch.from_numpy(
-                    env_features(skill, hand, yaw, obj, None if skill == "pick" else target)
+                    env_features(skill, hand, yaw, obj, target, frame)
                 )[None],
             }
         )

@@ -57,16 +57,29 @@ _world: TabletopWorld | None = None
 _policies: dict[str, Any] = {}  # policy factories by name, loaded once per worker
 
 
-def _skill(policy: str, name: str, robot: SimRobot, limits: MotionLimits) -> Any:
+def _skill(
+    policy: str, name: str, robot: SimRobot, limits: MotionLimits, int8: bool = False
+) -> Any:
     """The skill `name` of `policy`: scripted skills with the benchmark's motion limits, a
-    learned policy's own pick / place / push."""
+    learned policy's own pick / place / push (with `int8`, its Linear layers dynamically
+    quantized, as benchmarks/learned_inference.py times them)."""
     if policy == "scripted" or name not in ("pick", "place", "push"):
         return make_skill(name, limits)
     from robot_llm.policies.registry import get_policy
 
     if policy not in _policies:
         _policies[policy] = get_policy(policy)
-    return _policies[policy](robot)[name]()
+    skill = _policies[policy](robot)[name]()
+    if int8 and hasattr(skill, "policy"):
+        key = f"{policy}#{name}#int8"
+        if key not in _policies:
+            import torch
+
+            _policies[key] = torch.ao.quantization.quantize_dynamic(
+                skill.policy, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        skill.policy = _policies[key]
+    return skill
 
 
 def sample_scene(rng: np.random.Generator, case: str) -> tuple[SceneSpec, str, Any]:
@@ -125,9 +138,11 @@ class CameraMemory:
         return Scene(objects, self.robot.sim_time, "camera")
 
 
-def trial(args: tuple[int, str, str] | tuple[int, str, str, str]) -> dict[str, Any]:
+def trial(args: tuple[Any, ...]) -> dict[str, Any]:
+    """One trial: (seed, case, perception[, policy[, int8]])."""
     seed, case, perception = args[:3]
     policy = str(args[3]) if len(args) > 3 else "scripted"
+    int8 = bool(args[4]) if len(args) > 4 else False
     global _world
     if _world is None:
         _world = TabletopWorld()
@@ -158,7 +173,7 @@ def trial(args: tuple[int, str, str] | tuple[int, str, str, str]) -> dict[str, A
 
     def run(sub: Subgoal, see: Callable[[], Scene] | None = None) -> Any:
         return run_skill(
-            _skill(policy, sub.skill, robot, limits),
+            _skill(policy, sub.skill, robot, limits, int8),
             sub,
             robot,
             see or perceive,
@@ -240,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         default="scripted",
         help="scripted (default), learned (the shipped checkpoints) or learned:DIR",
     )
+    ap.add_argument(
+        "--int8",
+        action="store_true",
+        help="learned policies with int8 dynamic quantization of their Linear layers",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--show-failures", action="store_true", help="list failed seeds")
     args = ap.parse_args(argv)
@@ -256,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as err:
             ap.error(str(err))
     jobs = [
-        (args.seed + i, c, args.perception, args.policy) for c in cases for i in range(args.trials)
+        (args.seed + i, c, args.perception, args.policy, args.int8)
+        for c in cases
+        for i in range(args.trials)
     ]
     t0 = time.perf_counter()
     if args.workers > 1:
@@ -267,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     summary: dict[str, Any] = {
         "policy": args.policy,
+        "int8": args.int8,
         "perception": args.perception,
         "trials_per_case": args.trials,
         "wall_seconds": wall,
@@ -293,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(
         f"skills, {args.trials} trials per case, perception: {args.perception}, "
-        f"policy: {args.policy}"
+        f"policy: {args.policy}{' (int8)' if args.int8 else ''}"
     )
     print(f"{'case':<7}{'success':>10}{'rate':>9}{'sim s':>8}{'wall s':>8}  failures")
     for c, s in summary["cases"].items():
