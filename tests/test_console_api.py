@@ -225,7 +225,7 @@ def test_a_command_runs_and_the_block_arrives(client: TestClient, stack: Console
         ws.send_text(json.dumps({"type": "command", "text": "put the red block in the green bowl"}))
         seen, frames = messages_until(ws, of_type("done"), timeout=90)
     plan = next(m for m in seen if m["type"] == "plan")
-    assert plan["kind"] == "plan"
+    assert plan["kind"] == "plan" and plan["notes"] == []  # nothing beyond the command
     assert [s["text"] for s in plan["subgoals"]] == [
         "pick red_block",
         "place red_block in green_bowl",
@@ -351,3 +351,17 @@ def test_the_page_is_not_blamed_for_time_the_console_could_not_listen(stack: Con
     assert hub.page_silence(page, t + 0.8 + 0.1) == pytest.approx(0.1)
     # a console deaf for longer than MAX_DEAF_S holds the arm whatever the reason
     assert hub.page_silence(page, t + 0.8 + 1.5) == pytest.approx(2.3)
+
+
+def test_a_plans_notes_reach_the_page() -> None:
+    from robot_llm.console.turn_messages import MessageMapper
+    from robot_llm.execution.events import PlanStarted
+
+    sent: list[dict] = []
+    mapper = MessageMapper(sent.append)
+    mapper.begin("pick up the orange block")
+    pick = {"skill": "pick", "object": "orange_block"}
+    note = "The orange block is under the purple block; I'll set it aside first."
+    mapper.run_event(PlanStarted(0.0, "pick up the orange block", "rule", (pick,), notes=(note,)))
+    assert sent[-1]["type"] == "plan" and sent[-1]["notes"] == [note]
+    assert sent[-1]["subgoals"][0]["text"] == "pick orange_block"
