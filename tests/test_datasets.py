@@ -185,6 +185,8 @@ def test_record_refuses_bad_input_with_one_line(recorded, tmp_path: Path, capsys
         (["--drill", "fly", "--source", "scripted"], "drills are place, push"),
         (["--drill", "push"], "the oracle needs a task"),
         (["--drill", "push", "--task", "PickPlace", "--source", "scripted"], "give one of"),
+        (["--task", "PickPlace", "--source", "operator", "--workers", "2"], "one terminal"),
+        (["--drill", "push", "--source", "operator"], "drop --drill and --command"),
     ]
     for extra, message in cases:
         args = ["record", "--episodes", "1", "--out", str(tmp_path / "new"), *extra]
@@ -231,6 +233,24 @@ def test_a_push_drill_records_a_labelled_push_that_checks(tmp_path: Path) -> Non
     assert ds.tasks == [text]
     labels = ds.episode_frames(0)["subgoal_index"].reshape(-1)
     assert (labels == 0).sum() > 50 and labels[0] in (-1, 0)
+
+
+def test_an_operator_session_records_the_typed_commands(tmp_path: Path, monkeypatch) -> None:
+    """`--source operator`: commands typed at the prompt run through the stack; the planner's
+    question is answered at the prompt, and the frames carry the command with its answer."""
+    import io
+
+    scene = Path(__file__).resolve().parents[1] / "sim_assets/scenes/blocks_and_bowls.yaml"
+    typed = "put the block in the green bowl\nthe red one\n\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    config = RecordConfig(scene=str(scene), source="operator", width=64, height=48)
+    result = record(tmp_path / "op", config, 1)
+    assert result.succeeded == 1 and check_dataset(tmp_path / "op") == []
+    ds = open_dataset(tmp_path / "op")
+    assert ds.tasks == ["put the block in the green bowl; the red one"]
+    skills = [json.loads(g) for g in ds.episodes[0]["subgoals"]]
+    assert {"skill": "pick", "object": "red_block"} in skills
+    assert {"skill": "place", "object": "red_block", "in": "green_bowl"} in skills
 
 
 def test_open_dataset_names_what_is_missing(recorded, tmp_path: Path) -> None:

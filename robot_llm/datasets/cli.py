@@ -37,10 +37,12 @@ def add_record_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--source",
-        choices=("oracle", "scripted"),
+        choices=("oracle", "scripted", "operator"),
         default="oracle",
         help="oracle: the privileged expert on the gym env (default); scripted: the "
-        "rule planner and scripted skills through the executor, camera perception",
+        "rule planner and scripted skills through the executor, camera perception; "
+        "operator: the same stack running commands typed at a prompt (an empty line ends "
+        "an episode)",
     )
     p.add_argument("--episodes", type=int, required=True, metavar="N")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (new or empty)")

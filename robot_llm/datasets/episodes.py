@@ -12,6 +12,7 @@ limits: an end-effector target and gripper opening, the same for both sources.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from robot_llm.datasets.format import DatasetError
 
-SOURCES = ("oracle", "scripted")
+SOURCES = ("oracle", "scripted", "operator")
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,18 @@ class RecordConfig:
             raise DatasetError(
                 "give one of --task ID, --scene FILE (with --command TEXT) or --drill NAME"
             )
-        if (self.scene or self.drill) and self.source != "scripted":
+        if self.source == "oracle" and (self.scene or self.drill):
             raise DatasetError(
                 "the oracle needs a task (--task); a scene or a drill records with "
                 "--source scripted"
             )
+        if self.source == "operator":
+            if self.drill or self.command:
+                raise DatasetError(
+                    "--source operator records the commands typed at its prompt on a --task "
+                    "or --scene; drop --drill and --command"
+                )
+            return self._check_common()
         if self.drill:
             from robot_llm.envs.drills import DRILLS
 
@@ -60,6 +68,9 @@ class RecordConfig:
                 "--scene needs --command TEXT (the instruction to record), and --command a scene;"
                 " a task records its own instruction"
             )
+        self._check_common()
+
+    def _check_common(self) -> None:
         if self.task:
             _family(self.task)
         if self.scene:
@@ -232,8 +243,30 @@ def run_scripted(config: RecordConfig, seed: int) -> EpisodeRecord:
         return _run_scripted(config, seed, str(path), command)
 
 
+def run_operator(config: RecordConfig, seed: int) -> EpisodeRecord:
+    """An operator session: commands typed at a prompt (stdin), each run as `robot-llm repl`
+    runs it, until an empty line or the end of input; every frame carries the command in
+    force as its task."""
+    return _run_scripted(config, seed, config.scene, None, _prompt(seed))
+
+
+def _prompt(seed: int) -> Callable[[str], str | None]:
+    def next_command(hint: str) -> str | None:
+        if hint:
+            print(f"record: episode {seed}: {hint}", file=sys.stderr, flush=True)
+        print("record> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        return line.strip() or None
+
+    return next_command
+
+
 def _run_scripted(
-    config: RecordConfig, seed: int, scene: str | None, command: str | None
+    config: RecordConfig,
+    seed: int,
+    scene: str | None,
+    command: str | None,
+    operator: Callable[[str], str | None] | None = None,
 ) -> EpisodeRecord:
     from robot_llm.config import RobotConfig, StackConfig
     from robot_llm.session import open_session
@@ -249,7 +282,11 @@ def _run_scripted(
         log = FrameLog(world, record, config.width, config.height)
         episode_task = session.task
 
+        typed = [""]  # the operator's command in force
+
         def instruction() -> str:
+            if operator is not None:
+                return typed[0]
             return episode_task.instruction if episode_task else command or ""
 
         def done() -> bool:
@@ -258,6 +295,8 @@ def _run_scripted(
         session.robot = _RecordingRobot(session.robot, log, instruction, done)
         loop = session.executor.loop
         loop.skills = _labelled_skills(loop.skills, log)
+        if operator is not None:
+            return _operator_episode(session, record, operator, typed)
         while True:
             turn = session.turn(instruction())
             if episode_task is None:
@@ -273,6 +312,35 @@ def _run_scripted(
         return record
     finally:
         session.close()
+
+
+def _operator_episode(
+    session: Any, record: EpisodeRecord, operator: Callable[[str], str | None], typed: list[str]
+) -> EpisodeRecord:
+    """Run the operator's commands until an empty line; the outcome is the task's verdict, or
+    for a scene whether the last command was done."""
+    from robot_llm.session import describe
+
+    hint = session.task.instruction if session.task else "type commands, an empty line ends"
+    turn = None
+    while (text := operator(hint)) is not None:
+        hint = ""
+        # An answer to the planner's question is recorded with the command it completes.
+        asked = turn is not None and turn.status == "clarify"
+        typed[0] = f"{turn.command}; {text}" if asked and turn is not None else text
+        turn = session.turn(text)
+        if turn.status in ("clarify", "refused"):
+            answer = describe(turn.plan)
+        else:
+            answer = f"{turn.status}: {turn.reason}" if turn.reason else turn.status
+        print(f"  {answer}", file=sys.stderr, flush=True)
+    if session.task is not None:
+        record.outcome = bool(session.task_verdict()["success"])
+    else:
+        record.outcome = turn is not None and turn.status == "done"
+    if not len(record):
+        record.note = "the operator's commands moved nothing"
+    return record
 
 
 class _LabelledSkill:
@@ -303,4 +371,6 @@ def _labelled_skills(skills: Any, log: FrameLog) -> dict[str, Callable[[], Any]]
 
 
 def run_episode(config: RecordConfig, seed: int) -> EpisodeRecord:
+    if config.source == "operator":
+        return run_operator(config, seed)
     return (run_oracle if config.source == "oracle" else run_scripted)(config, seed)

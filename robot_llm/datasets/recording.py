@@ -88,6 +88,8 @@ def record(
     """Record `episodes` episodes into the dataset folder `out`."""
     if workers < 1:
         raise DatasetError(f"--workers must be at least 1, got {workers}")
+    if config.source == "operator" and workers > 1:
+        raise DatasetError("--source operator reads one terminal: record it with --workers 1")
     prepare(out, config, episodes, resume)
     t0 = time.perf_counter()
     say = progress or (lambda _: None)
