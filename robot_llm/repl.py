@@ -88,6 +88,9 @@ class Repl:
             self._emit_json(turn.to_dict())
             return
         status = turn.status
+        if not self.progress:  # with progress on, the plan and its notes are already out
+            for note in getattr(turn.plan, "notes", ()):
+                self._say(f"note: {note}")
         if status in ("clarify", "refused"):
             if not self.progress:  # with progress on, the planner's answer is already out
                 self._say(turn.question or f"refused: {turn.reason}")

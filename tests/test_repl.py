@@ -209,3 +209,15 @@ def test_with_confirm_a_plan_waits_for_yes_and_no_moves_nothing() -> None:
     # The second plan's question comes after the end of the input: nobody answers, nothing runs.
     assert second["status"] == "cancelled"
     assert "no answer: end of input" in proc.stderr
+
+
+def test_a_plan_that_uncovers_a_block_says_so_before_it_is_confirmed() -> None:
+    stacked = str(ROOT / "sim_assets" / "scenes" / "stacked.yaml")
+    script = "pick up the orange block\nn\n"
+    repl = [*REPL[:5], stacked, *REPL[6:], "--confirm"]
+    proc = subprocess.run(repl, input=script, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "pick top; place top at" in out and "; pick base" in out
+    assert "The orange block is under the purple block; I'll set it aside first." in out
+    assert "cancelled" in out
