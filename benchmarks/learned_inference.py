@@ -51,7 +51,7 @@ def _inputs(rng: np.random.Generator, skill: str, n: int) -> list[dict[str, Any]
         out.append(
             {
                 "observation.state": torch.from_numpy(
-                    state_features(hand, yaw - frame, 0.05, float(rng.uniform(0, 5)))
+                    state_features(hand, yaw, 0.05, float(rng.uniform(0, 5)), frame)
                 )[None],
                 "observation.environment_state": torch.from_numpy(
                     env_features(skill, hand, yaw, obj, target, frame)

@@ -108,10 +108,13 @@ def _relative_yaw(kind: str, yaw: float, hand: float) -> float:
 
 
 def state_features(
-    hand: Sequence[float], yaw: float, gripper_width: float, elapsed: float
+    hand: Sequence[float], yaw: float, gripper_width: float, elapsed: float, frame: float = 0.0
 ) -> np.ndarray:
+    """The state features of one frame; the hand yaw relative to the skill's frame
+    (`frame_yaw`)."""
+    turned = yaw - frame
     return np.array(
-        [hand[2], math.sin(yaw), math.cos(yaw), gripper_width, elapsed], dtype=np.float32
+        [hand[2], math.sin(turned), math.cos(turned), gripper_width, elapsed], dtype=np.float32
     )
 
 

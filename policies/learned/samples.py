@@ -123,7 +123,7 @@ def demonstration(
     yaws = [hand_yaw(ee[t, 3:7]) for t in range(start, end)]
     for k, t in enumerate(range(start, end)):
         hand, yaw = ee[t, :3], yaws[k]
-        states.append(state_features(hand, yaw - frame, float(width[t]), k / fps))
+        states.append(state_features(hand, yaw, float(width[t]), k / fps, frame))
         envs.append(env_features(subgoal.skill, hand, yaw, obj, target, frame))
         for j in range(chunk):
             # Past the end the chunk holds the last command with `done` set (and is trained,

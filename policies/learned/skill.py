@@ -190,7 +190,7 @@ class LearnedSkill:
             batch = {
                 "observation.state": torch.from_numpy(
                     state_features(
-                        hand, yaw - frame, float(s.gripper_width), float(s.timestamp) - t0
+                        hand, yaw, float(s.gripper_width), float(s.timestamp) - t0, frame
                     )
                 )[None],
                 "observation.environment_state": torch.from_numpy(
