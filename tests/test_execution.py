@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -754,3 +754,41 @@ def test_a_block_hidden_under_blocks_resting_on_it_stays_in_the_scene() -> None:
     uncovered = tracker.perceive()
     assert "green_block" not in uncovered.ids
     assert "blue_block" not in uncovered.ids
+
+
+def test_a_block_one_look_misses_stays_while_the_depth_shows_it() -> None:
+    """A look that misses a block (its colour confused by the light) keeps it where it stood
+    while the frame's depth shows its top there; once the depth shows the table, it is gone."""
+    from robot_llm.execution.tracking import SceneTracker, depth_shows_top
+    from robot_llm.tabletop.scene import parse_scene
+
+    spec = {"id": "green_block", "kind": "block", "color": "green", "size": "small"}
+    other = {"id": "red_block", "kind": "block", "color": "red", "size": "small"}
+    frames = []
+    # The block, then the table without it (a block far off keeps the scene non-empty).
+    for scene in (
+        [{**spec, "position": [0.5, 0.05]}, {**other, "position": [0.35, -0.2]}],
+        [{**other, "position": [0.35, -0.2]}],
+    ):
+        world = TabletopWorld()
+        try:
+            world.build(parse_scene(scene))
+            frames.append(world.render_main().to_camera_frame())
+        finally:
+            world.close()
+    block = SceneObject("green_block", "block", "green", "small", (0.5, 0.05, 0.015), 0.0)
+    assert depth_shows_top(block, frames[0])
+    assert not depth_shows_top(block, frames[1])
+    assert not depth_shows_top(replace(block, position=(0.5, 0.05, 0.04)), frames[0])
+
+    class Camera(_Still):
+        shown = iter([frames[0], frames[0], frames[1]])
+
+        def capture(self, camera: str = "main") -> Any:
+            return next(self.shown)
+
+    looks = iter([Scene((block,)), Scene(), Scene()])
+    tracker = SceneTracker(Camera((0.15, 0.0, 0.37)), lambda _frame: next(looks))  # type: ignore[arg-type]
+    tracker.perceive()
+    assert tracker.perceive().get("green_block").position == block.position
+    assert "green_block" not in tracker.perceive().ids

@@ -38,6 +38,7 @@ import numpy as np
 
 from robot_llm.errors import first_line
 from robot_llm.perception import associate
+from robot_llm.perception.pixels import project_points
 from robot_llm.robots.base import Robot, RobotError
 from robot_llm.session import ScenePerceiver
 from robot_llm.tabletop.geometry import height
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 # The table frame's origin is on the table surface (docs: DESIGN.md, "Frames").
 TABLE_TOP_Z: Final = 0.0
-MIN_DEPTH: Final = 0.01  # meters: points nearer the camera plane than this count as behind it
 DEFAULT_HALF_SIDE: Final = 0.02  # meters: the square drawn for an object without a footprint
 FALLBACK_RGB: Final = (255, 220, 0)  # outline color of an object whose color is not in the palette
 LABEL_BACKGROUND: Final = (25, 25, 25)
@@ -61,26 +61,6 @@ ObjectsSource = Callable[[], Sequence[SceneObject]]
 
 
 # -- projection and drawing -----------------------------------------------------------------------
-def project_points(
-    points_xyz: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates (N x 2) of table-frame points (N x 3), and which are in front.
-
-    `intrinsics` is the 3 x 3 pinhole matrix, `extrinsics` the 4 x 4 camera pose in the table
-    frame (camera x right, y down, z forward), as in `CameraFrame`. Points less than `MIN_DEPTH`
-    in front of the camera have no image: their mask entry is False and their pixels NaN.
-    """
-    pts = np.asarray(points_xyz, dtype=float).reshape(-1, 3)
-    pose = np.asarray(extrinsics, dtype=float)
-    cam = (pts - pose[:3, 3]) @ pose[:3, :3]  # rotate by the pose's inverse
-    in_front = cam[:, 2] > MIN_DEPTH
-    homogeneous = cam @ np.asarray(intrinsics, dtype=float).T
-    depth = np.where(in_front, homogeneous[:, 2], 1.0)
-    uv = homogeneous[:, :2] / depth[:, None]
-    uv[~in_front] = np.nan
-    return uv, in_front
-
-
 def top_height(obj: SceneObject) -> float:
     """Height of the object's top: its center plus half the height its kind and size have, so
     stacked and held blocks are right too; for a kind or size the tabletop model does not

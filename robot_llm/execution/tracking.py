@@ -13,7 +13,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Final, Protocol
 
+import numpy as np
+
 from robot_llm.execution.verify import is_held
+from robot_llm.perception.pixels import project_points
 from robot_llm.policies.scene_geometry import block_edge, bottom, top
 from robot_llm.robots.base import Robot
 from robot_llm.types import CameraFrame, Scene, SceneObject
@@ -30,6 +33,11 @@ OCCLUDED_GATE: Final = 0.05
 # A block seen resting this close to the level of a lost block's top (meters), over its
 # footprint, covers it: the lost block stays where it was last seen.
 COVER_LEVEL_TOLERANCE: Final = 0.012
+# A block no longer seen, that nothing moved, stays where it was while the frame's depth still
+# shows its top there: the median depth of a patch of pixels (PATCH either side) around its top's
+# center within this of the depth its top would have, meters.
+STANDING_TOLERANCE: Final = 0.006
+PATCH: Final = 2
 
 PerceiveFn = Callable[[CameraFrame], Scene]
 
@@ -80,6 +88,7 @@ class SceneTracker:
             perceived = self._keep_ids(perceived)
             perceived = self._keep_confident(perceived)
             perceived = self._keep_covered(perceived)
+            perceived = self._keep_standing(perceived, frame)
         self.moved.clear()
         for o in perceived.objects:
             if clear_view or o.id in self.known:
@@ -141,6 +150,24 @@ class SceneTracker:
             return perceived
         return replace(perceived, objects=(*perceived.objects, *kept))
 
+    def _keep_standing(self, perceived: Scene, frame: CameraFrame) -> Scene:
+        """A block no longer seen that nothing moved stays at its last pose while the frame's
+        depth still shows its top there and nothing seen now stands in its place: one look can
+        miss a block whose colour the light confuses, and a plan must not forget it."""
+        seen = set(perceived.ids)
+        kept = [
+            o
+            for o in self.known.values()
+            if o.id not in seen
+            and o.id not in self.moved
+            and o.kind == "block"
+            and not any(_overlaps(o, p) for p in perceived.objects if p.kind == "block")
+            and depth_shows_top(o, frame)
+        ]
+        if not kept:
+            return perceived
+        return replace(perceived, objects=(*perceived.objects, *kept))
+
     def _keep_ids(self, perceived: Scene) -> Scene:
         associate = self._association()
         reference = Scene(tuple(self.known.values()))
@@ -171,3 +198,32 @@ def _rests_on(upper: SceneObject, lower: SceneObject) -> bool:
         return False
     dx, dy = upper.position[0] - lower.position[0], upper.position[1] - lower.position[1]
     return (dx * dx + dy * dy) ** 0.5 < (block_edge(upper) + block_edge(lower)) / 2
+
+
+def _overlaps(a: SceneObject, b: SceneObject) -> bool:
+    """Whether two blocks' footprints overlap, by their centers and edges."""
+    dx, dy = a.position[0] - b.position[0], a.position[1] - b.position[1]
+    return (dx * dx + dy * dy) ** 0.5 < (block_edge(a) + block_edge(b)) / 2
+
+
+def depth_shows_top(obj: SceneObject, frame: CameraFrame) -> bool:
+    """Whether the frame's depth around the image of an object's top center is the depth that
+    top would have (STANDING_TOLERANCE): something of its height stands there, in view."""
+    depth = getattr(frame, "depth", None)
+    if depth is None:
+        return False
+    point = np.array([[obj.position[0], obj.position[1], top(obj)]], dtype=float)
+    uv, in_front = project_points(point, frame.intrinsics, frame.extrinsics)
+    if not in_front[0]:
+        return False
+    u, v = (round(float(c)) for c in uv[0])
+    h, w = depth.shape[:2]
+    if not (PATCH <= u < w - PATCH and PATCH <= v < h - PATCH):
+        return False
+    patch = np.asarray(depth[v - PATCH : v + PATCH + 1, u - PATCH : u + PATCH + 1], float)
+    valid = patch[np.isfinite(patch) & (patch > 0)]
+    if valid.size * 2 < patch.size:  # mostly holes: the depth says nothing
+        return False
+    pose = np.asarray(frame.extrinsics, dtype=float)
+    expected = float(((point[0] - pose[:3, 3]) @ pose[:3, :3])[2])
+    return abs(float(np.median(valid)) - expected) <= STANDING_TOLERANCE

@@ -45,6 +45,8 @@ from robot_llm.perception.quantiles import median
 from robot_llm.perception.shapes import inside_convex
 from robot_llm.perception.stacks import leftover_blocks, resolve_stacks
 from robot_llm.perception.supports import Supports
+from robot_llm.perception.uniform_regions import recover_uniform_surfaces
+from robot_llm.tabletop.geometry import BOWL_FLARE, BOWL_HEIGHT, BOWL_WALL, TRAY_WALL
 from robot_llm.tabletop.palette import BLOCK_EDGE, PALETTE
 from robot_llm.tabletop.scene import WORKSPACE
 from robot_llm.types import CameraFrame, Scene
@@ -59,6 +61,12 @@ SAMPLE_ABOVE = 0.0015  # the light is fitted on pixels this far above the table 
 SMEARED = 0.01
 AMBIGUOUS_SHARE = 0.3  # an object this much of whose pixels fit another color is ambiguous
 WEAK = 0.5  # leftover blocks get at most this confidence (stacks.py)
+# How far a container's footprint reaches in from its outline to its floor, meters: a bowl's
+# wall with its flare; a tray's wall, measured from a corner (its footprint is 4 corners).
+WALL_BAND = {
+    "bowl": BOWL_WALL + BOWL_HEIGHT * math.tan(BOWL_FLARE),
+    "tray": TRAY_WALL * math.sqrt(2.0),
+}
 MAX_SHARED = 0.25  # of a weak block's volume, shared with a well seen one
 MAX_SHARED_WEAK = 0.5  # ... with a better but also weakly seen one
 
@@ -141,7 +149,7 @@ class CameraPerceiver:
         if maps.z.size == 0:
             return []
         pixel = median(maps.depth[::8, ::8]) / rays.focal  # meters per pixel
-        regions = self._color_regions(maps, frame.camera)
+        regions = self._color_regions(maps, frame.camera, pixel)
         supports = Supports()
         found: list[Detection] = []
         free: list[np.ndarray] = []
@@ -183,7 +191,7 @@ class CameraPerceiver:
         blocks += leftover_blocks(points, supports, camera_xy, pixel)
         blocks = without_overlaps(blocks)
         self._mark_ambiguous(found + blocks, regions)
-        return found + blocks
+        return found + off_container_walls(blocks, found)
 
     @staticmethod
     def _add(
@@ -225,8 +233,9 @@ class CameraPerceiver:
             self._kept[camera] = kept
         return FrameLight(light, look, band)
 
-    def _color_regions(self, maps: PixelMaps, camera: str) -> list[ColorRegion]:
-        """Pixels of each palette color above the table and inside the workspace."""
+    def _color_regions(self, maps: PixelMaps, camera: str, pixel: float) -> list[ColorRegion]:
+        """Pixels of each palette color above the table and inside the workspace (`pixel`:
+        the side of one on the table, meters)."""
         idx = self._candidates(maps)
         packed = pack_rgba(maps.rgb).ravel()[idx]
         frame_light = self._light(maps, idx, packed, camera)
@@ -241,6 +250,18 @@ class CameraPerceiver:
         labels.ravel()[idx[lab > 0]] = lab[lab > 0]
         if np.count_nonzero(lab == 0) > SMEARED * len(lab):
             lab = _grow_into(labels, idx, lab > 0)
+            lab, alt = recover_uniform_surfaces(
+                labels,
+                idx,
+                lab,
+                alt,
+                maps.z,
+                maps.rgb,
+                frame_light.illuminant,
+                frame_light.table,
+                self.classifier,
+                pixel,
+            )
         keep = lab > 0
         return self._regions(maps, labels, idx[keep], lab[keep], alt[keep])
 
@@ -332,6 +353,29 @@ def without_overlaps(blocks: list[Detection]) -> list[Detection]:
         return False
 
     return [b for b in blocks if b.confidence > WEAK or not crowded(b)]
+
+
+def off_container_walls(blocks: list[Detection], ground: list[Detection]) -> list[Detection]:
+    """Blocks less any weakly seen one (confidence at most WEAK) lying across the wall of a
+    bowl or tray of its colour, or of the colour it is hard to tell from: a stretch of rim lit
+    unlike the rest, left over once the container is found, can pass for a block, but a real
+    block rests inside on the floor or outside on the table, not across a wall."""
+
+    def across(block: Detection, container: Detection) -> bool:
+        band = WALL_BAND.get(container.kind)
+        if band is None or len(container.footprint) < 3 or len(block.footprint) < 3:
+            return False
+        if container.color != block.color and container.color not in block.alternatives:
+            return False
+        outer = np.asarray(container.footprint, np.float64)
+        centre = outer.mean(axis=0)
+        reach = np.linalg.norm(outer - centre, axis=1, keepdims=True)
+        inner = centre + (outer - centre) * np.maximum(reach - band, 0.0) / reach
+        corners = np.asarray(block.footprint, np.float64)
+        x, y = corners[:, 0], corners[:, 1]
+        return bool(inside_convex(outer, x, y).any() and not inside_convex(inner, x, y).all())
+
+    return [b for b in blocks if b.confidence > WEAK or not any(across(b, c) for c in ground)]
 
 
 def _shared(weak: Detection, strong: Detection) -> float:

@@ -136,6 +136,19 @@ class ColorClassifier:
         after the gains (percent, capped at FIT_CAP)."""
         return np.asarray(self._fit_error[_corrected_codes(rgb, gains)].mean(axis=1))
 
+    def relative_errors(
+        self, rgb: np.ndarray, gains: np.ndarray, overexposed: bool = False
+    ) -> np.ndarray:
+        """N x K: how far each of N colours (N x 3, 0-255, unquantized) lies from each of the
+        K palette colours shaded and seen under a light of `gains` (as `classify_codes` models
+        it), relative to the colour's brightness (percent, as `fit_error` scores it)."""
+        rgb = np.asarray(rgb, np.float32)
+        model = (self.refs / np.asarray(gains, np.float64)).astype(np.float32)[None]
+        high = OVEREXPOSED_SHADE if overexposed else MAX_SHADE
+        residual, _ = _fit_shaded(rgb, model, high)
+        brightness = np.maximum(np.linalg.norm(rgb, axis=1), FIT_FLOOR)
+        return np.asarray(100.0 * residual / brightness[:, None])
+
     def nearest(self, rgb: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The nearest palette color (index into `names`) of each of N pixels (N x 3) after
         `gains` (3), whatever the distance, and that distance relative to the pixel's

@@ -141,3 +141,27 @@ def pixel_maps(rgb: np.ndarray, depth: np.ndarray, rays: CameraRays) -> PixelMap
     return PixelMaps(
         x, y, z, d, rgb[rows, cols], rays, prepared.noise, prepared.holes, prepared.measured
     )
+
+
+MIN_PROJECTED_DEPTH = 0.01  # meters: points nearer the camera plane than this count as behind it
+
+
+def project_points(
+    points_xyz: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (N x 2) of table-frame points (N x 3), and which are in front.
+
+    `intrinsics` is the 3 x 3 pinhole matrix, `extrinsics` the 4 x 4 camera pose in the table
+    frame (camera x right, y down, z forward), as in `CameraFrame`. Points less than
+    `MIN_PROJECTED_DEPTH` in front of the camera have no image: their mask entry is False and
+    their pixels NaN.
+    """
+    pts = np.asarray(points_xyz, dtype=float).reshape(-1, 3)
+    pose = np.asarray(extrinsics, dtype=float)
+    cam = (pts - pose[:3, 3]) @ pose[:3, :3]  # rotate by the pose's inverse
+    in_front = cam[:, 2] > MIN_PROJECTED_DEPTH
+    homogeneous = cam @ np.asarray(intrinsics, dtype=float).T
+    depth = np.where(in_front, homogeneous[:, 2], 1.0)
+    uv = homogeneous[:, :2] / depth[:, None]
+    uv[~in_front] = np.nan
+    return uv, in_front
