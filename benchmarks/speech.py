@@ -30,10 +30,14 @@ alone >= 85%; new wording (clean) >= 90%; wrong actions <= 2% in every condition
 every condition; stop at 10 dB caught within 300 ms for >= 19 of 21, false stops <= 2 in 60
 commands.
 
+With `--planner rule distilled` each transcript is also read by the distilled pipeline (the
+rules, then the student where they do not understand), beside the rules alone; the typed
+command's answer is the rule planner's either way.
+
 Run (needs espeak-ng): `.venv/bin/python benchmarks/speech.py [--asr pocketsphinx whisper]
-[--commands 200] [--new N] [--json]`, roughly 25 minutes for both recognizers on the 2-core
-machine; `--quick` (30 known and 20 new-wording commands, clean and 10 dB, stop at 10 dB only)
-takes about 3 minutes.
+[--planner rule ...] [--commands 200] [--new N] [--json]`, roughly 25 minutes for both
+recognizers on the 2-core machine; `--quick` (30 known and 20 new-wording commands, clean and
+10 dB, stop at 10 dB only) takes about 3 minutes.
 """
 
 from __future__ import annotations
@@ -193,13 +197,16 @@ def run_condition(
     utterances: list[Utterance],
     audios: list[np.ndarray],
     recognizer: Recognizer,
-    planner: Planner,
+    planners: dict[str, Planner],
     scenes: dict[str, Scene],
     typed: list[tuple[Any, ...]],
-) -> dict[str, Any]:
-    errors = ref_words = correct = repeats = no_speech = wrong = 0
+) -> dict[str, dict[str, Any]]:
+    """One recognizer on one condition's audio, each transcript read by every planner: per
+    planner name, its figures (the transcripts and their cost are shared)."""
+    errors = ref_words = 0
     decode_s = audio_s = cpu_s = 0.0
-    misses = []
+    tally = {name: {"correct": 0, "repeats": 0, "no_speech": 0, "wrong": 0} for name in planners}
+    misses: dict[str, list[dict[str, Any]]] = {name: [] for name in planners}
     for u, audio, want in zip(utterances, audios, typed, strict=True):
         scene = scenes[u.scene]
         recognizer.set_scene(scene)
@@ -211,30 +218,35 @@ def run_condition(
         heard_words = [w for w in to_spoken(tr.text) or () if w not in PUNCTUATION]
         errors += word_errors(u.words, heard_words)
         ref_words += len(u.words)
-        heard = interpret(tr, understood=understood_by(planner, scene))
-        ok = False
-        if heard.command is None:
-            repeats += heard.status == "repeat"
-            no_speech += heard.status == "no_speech"
-        else:
-            ok = answer(plan_command(planner, heard.command, scene, History())) == want
-            correct += ok
-            wrong += not ok
-        if not ok:
-            miss = {"typed": u.text, "heard": tr.text, "status": heard.status}
-            misses.append(miss | ({"command": heard.command} if heard.command else {}))
+        for name, planner in planners.items():
+            count = tally[name]
+            heard = interpret(tr, understood=understood_by(planner, scene))
+            ok = False
+            if heard.command is None:
+                count["repeats"] += heard.status == "repeat"
+                count["no_speech"] += heard.status == "no_speech"
+            else:
+                ok = answer(plan_command(planner, heard.command, scene, History())) == want
+                count["correct"] += ok
+                count["wrong"] += not ok
+            if not ok:
+                miss = {"typed": u.text, "heard": tr.text, "status": heard.status}
+                misses[name].append(miss | ({"command": heard.command} if heard.command else {}))
     n = max(len(utterances), 1)
     return {
-        "commands": len(utterances),
-        "command_accuracy": round(correct / n, 4),
-        "repeat_rate": round(repeats / n, 4),
-        "no_speech_rate": round(no_speech / n, 4),
-        "wrong_action_rate": round(wrong / n, 4),
-        "wer": round(errors / max(ref_words, 1), 4),
-        "rtf": round(decode_s / max(audio_s, 1e-9), 4),
-        # CPU seconds per audio second: what the wall-clock RTF would be on one idle core
-        "rtf_cpu": round(cpu_s / max(audio_s, 1e-9), 4),
-        "misses": misses,
+        name: {
+            "commands": len(utterances),
+            "command_accuracy": round(count["correct"] / n, 4),
+            "repeat_rate": round(count["repeats"] / n, 4),
+            "no_speech_rate": round(count["no_speech"] / n, 4),
+            "wrong_action_rate": round(count["wrong"] / n, 4),
+            "wer": round(errors / max(ref_words, 1), 4),
+            "rtf": round(decode_s / max(audio_s, 1e-9), 4),
+            # CPU seconds per audio second: what the wall-clock RTF would be on one idle core
+            "rtf_cpu": round(cpu_s / max(audio_s, 1e-9), 4),
+            "misses": misses[name],
+        }
+        for name, count in tally.items()
     }
 
 
@@ -375,6 +387,13 @@ def stop_lines(label: str, results: dict[str, dict[str, Any] | None]) -> list[st
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--asr", nargs="+", default=list(RECOGNIZERS), help="recognizers to compare")
+    ap.add_argument(
+        "--planner",
+        nargs="+",
+        default=["rule"],
+        help="planners that read the transcripts (default: rule; the typed answer is always "
+        "the rule planner's)",
+    )
     ap.add_argument("--commands", type=int, default=200, help="known commands (default 200)")
     ap.add_argument("--new", type=int, default=None, help="new-wording commands (default all)")
     ap.add_argument("--seed", type=int, default=0, help="which commands (default 0)")
@@ -388,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         args.commands, args.new = min(args.commands, 30), args.new or 20
     t0 = time.perf_counter()
     planner, scenes = get_planner("rule"), load_scenes()
+    readers = {name: planner if name == "rule" else get_planner(name) for name in args.planner}
     commands = {"known": dataset(args.commands, args.seed), "new": new_wording(args.new, args.seed)}
     typed = {
         key: [answer(plan_command(planner, u.text, scenes[u.scene], History())) for u in utts]
@@ -396,37 +416,54 @@ def main(argv: list[str] | None = None) -> int:
     talkers = babble_talkers()
     recognizers: dict[str, Recognizer] = {}
     out: dict[str, Any] = {"recognizers": {}, "commands": {k: len(v) for k, v in commands.items()}}
+    out["planners"] = list(args.planner)
+    # One column per recognizer, or per recognizer and planner when several planners read.
+    columns = {
+        (asr, reader): asr if len(readers) == 1 else f"{asr} + {reader}"
+        for asr in args.asr
+        for reader in readers
+    }
+    first = next(u for key in ("known", "new") for u in commands[key])
     for name in args.asr:
         t1 = time.perf_counter()
         recognizers[name] = recognizer = get_recognizer(name)
-        recognizer.transcribe(commands["known"][0].audio)  # a lazy model loads before timing
-        out["recognizers"][name] = {"load_s": round(time.perf_counter() - t1, 2), "conditions": {}}
+        recognizer.transcribe(first.audio)  # a lazy model loads before timing
+        load_s = round(time.perf_counter() - t1, 2)
+        for reader in readers:
+            out["recognizers"][columns[name, reader]] = {"load_s": load_s, "conditions": {}}
     results = out["recognizers"]
+    names = list(columns.values())
     if not args.json:
-        print(header(args.asr), flush=True)
+        print(header(names), flush=True)
     conditions = [c for c in CONDITIONS if not args.quick or c[0] in QUICK]
     out["conditions"] = {
         c[0]: {"commands": c[1], "snr_db": c[2], "noise": c[3]} for c in conditions
     }
     for label, key, snr, kinds in conditions:
+        if not commands[key]:
+            continue
         audios = noisy(commands[key], snr, kinds, talkers)
         for name, recognizer in recognizers.items():
-            res = run_condition(commands[key], audios, recognizer, planner, scenes, typed[key])
-            results[name]["conditions"][label] = res
+            res = run_condition(commands[key], audios, recognizer, readers, scenes, typed[key])
+            for reader, figures in res.items():
+                results[columns[name, reader]]["conditions"][label] = figures
         if not args.json:
-            print(row(label, [results[n]["conditions"][label] for n in args.asr]), flush=True)
+            print(row(label, [results[n]["conditions"][label] for n in names]), flush=True)
     stops = stop_audio()
     plain = [u.audio for u in commands["known"] if not heard_stop(" ".join(u.words))]
     plain = plain[:FALSE_STOP_COMMANDS]
     for label, snr in STOP_CONDITIONS[-1:] if args.quick else STOP_CONDITIONS:
+        if not plain:
+            break
         for name, recognizer in recognizers.items():
             live = hasattr(recognizer, "stream")
             stop = stop_latency(recognizer, snr, stops, plain) if live else None
-            results[name].setdefault("stop", {})[label] = stop
+            for reader in readers:  # the stop path reads no planner
+                results[columns[name, reader]].setdefault("stop", {})[label] = stop
         if not args.json:
-            lines = stop_lines(label, {n: results[n]["stop"][label] for n in args.asr})
+            lines = stop_lines(label, {n: results[n]["stop"][label] for n in names})
             print("\n".join(lines), flush=True)
-    for name in args.asr:
+    for name in names:
         results[name]["targets_met"] = targets_met(results[name])
     out |= {
         "wall_s": round(time.perf_counter() - t0, 1),
@@ -439,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
     print(LEGEND)
-    for name in args.asr:
+    for name in names:
         missed = [t for t, ok in results[name]["targets_met"].items() if not ok]
         print(f"{name}: targets missed: {'; '.join(missed) or 'none'}")
     print(f"wall {out['wall_s']} s; misses and everything else: --json")

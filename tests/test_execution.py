@@ -792,3 +792,51 @@ def test_a_block_one_look_misses_stays_while_the_depth_shows_it() -> None:
     tracker.perceive()
     assert tracker.perceive().get("green_block").position == block.position
     assert "green_block" not in tracker.perceive().ids
+
+
+def test_the_block_just_put_down_keeps_its_id_whatever_colour_it_reads() -> None:
+    """A yellow block put into a shaded bowl can read orange: the act names it. A block seen
+    under the one just put on it, or under the hand after a pick, stays what it was."""
+    from robot_llm.execution.tracking import SceneTracker
+
+    def block(oid: str, color: str, x: float, y: float, z: float = 0.02) -> SceneObject:
+        return SceneObject(oid, "block", color, "medium", (x, y, z), 0.0)
+
+    robot = _Still((0.15, 0.0, 0.37))
+    orange = block("orange_block", "orange", 0.5, -0.1)
+    looks = iter(
+        [
+            Scene((block("yellow_block", "yellow", 0.3, 0.1), orange)),
+            # Put at (0.55, 0.05): seen there as orange.
+            Scene((block("orange_block_2", "orange", 0.552, 0.051), orange)),
+            # A pick of the orange block, with a yellow look-alike left under the hand.
+            Scene(
+                (
+                    block("yellow_block_2", "yellow", 0.501, -0.1),
+                    block("yellow_block", "yellow", 0.552, 0.051),
+                )
+            ),
+        ]
+    )
+    tracker = SceneTracker(robot, lambda _frame: next(looks))  # type: ignore[arg-type]
+    tracker.perceive()
+    robot.ee = (0.55, 0.05, 0.2)
+    tracker.expect_at_hand("yellow_block", put=True)
+    put = tracker.perceive()
+    assert put.get("yellow_block").position[:2] == (0.552, 0.051)
+    assert put.get("yellow_block").color == "yellow"
+    assert put.get("yellow_block").color_alternatives == ("orange",)
+    assert put.get("orange_block").position[:2] == (0.5, -0.1)
+    robot.ee = (0.5, -0.1, 0.2)
+    tracker.expect_at_hand("orange_block")  # a pick: what is seen there is not the picked block
+    picked = tracker.perceive()
+    assert "orange_block" not in picked.ids
+
+    under = block("blue_block", "blue", 0.5, 0.0)
+    looks = iter([Scene((under, block("red_block", "red", 0.3, 0.0))), Scene((under,))])
+    tracker = SceneTracker(robot, lambda _frame: next(looks))  # type: ignore[arg-type]
+    tracker.perceive()
+    robot.ee = (0.5, 0.0, 0.2)
+    tracker.expect_at_hand("red_block", put=True)  # put on the blue block, and not seen
+    assert tracker.perceive().get("blue_block").color == "blue"
+    assert "red_block" not in tracker.scene.ids

@@ -134,3 +134,47 @@ def test_relative_errors_rank_a_palette_colour_first_under_its_own_light() -> No
     assert classifier.names[int(np.argmin(errors))] == "purple"
     assert errors.min() < 1.0
     assert sorted(errors)[1] > 10.0
+
+
+@pytest.fixture(scope="module")
+def bright_warm_frame() -> CameraFrame:
+    """The first frame of a Pyramid episode under randomized rendering (seed 102): a warm,
+    bright light that clips the yellow block's red channel; an orange block beside it."""
+    from robot_llm.config import RobotConfig, StackConfig
+    from robot_llm.session import open_session
+
+    session = open_session(
+        replace(StackConfig(), robot=RobotConfig(task="Pyramid", seed=1, randomize=102))
+    )
+    try:
+        return session.robot.capture("main")
+    finally:
+        session.close()
+
+
+def test_a_yellow_block_labelled_orange_beside_an_orange_one_is_told_apart(
+    bright_warm_frame: CameraFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    colours = sorted(o.color for o in CameraPerceiver().perceive(bright_warm_frame).objects)
+    assert colours == ["cyan", "green", "orange", "purple", "red", "yellow"]
+    yellow = CameraPerceiver().perceive(bright_warm_frame).get("yellow_block")
+    assert math.dist(yellow.position[:2], (0.342, 0.079)) < 0.005
+    assert yellow.color_alternatives == ("orange",)  # still asked about as orange
+    # Without comparing the two, both read orange.
+    monkeypatch.setattr(camera_perceiver, "separate_confused", lambda *args: None)
+    colours = sorted(o.color for o in CameraPerceiver().perceive(bright_warm_frame).objects)
+    assert colours == ["cyan", "green", "orange", "orange", "purple", "red"]
+
+
+def test_an_implied_colour_needs_half_the_way_and_a_real_difference_in_hue() -> None:
+    from robot_llm.perception.relative_colours import _hue, _other_colour, chromaticity
+
+    refs = {n: chromaticity(np.asarray(c) * 255.0) for n, c in PALETTE.items()}
+    hues = {n: _hue(c) for n, c in PALETTE.items()}
+    orange, yellow = refs["orange"], refs["yellow"]
+    assert _other_colour(orange + 0.6 * (yellow - orange), "orange", refs, hues) == "yellow"
+    assert _other_colour(orange + 0.3 * (yellow - orange), "orange", refs, hues) is None
+    # Brown is dark orange, of the same hue: no chromaticity makes an orange object brown, nor
+    # any colour gray.
+    assert _other_colour(refs["brown"], "orange", refs, hues) is None
+    assert _other_colour(refs["gray"], "pink", refs, hues) is None

@@ -343,7 +343,7 @@ class Executor:
         outcome = self.loop.drive(run, subgoal)
         clear = subgoal.skill == "home"
         if subgoal.skill in MOVING_SKILLS:  # the hand goes to the viewing pose first
-            self.tracker.expect_at_hand(subgoal.object)
+            self.tracker.expect_at_hand(subgoal.object, put=subgoal.skill != "pick")
             clear = move_to_view(self.loop, run, self.view_pose)
         self.loop.settle(run)
         timed_perceive(self.loop, run, clear_view=clear)

@@ -16,6 +16,7 @@ from typing import Final, Protocol
 import numpy as np
 
 from robot_llm.execution.verify import is_held
+from robot_llm.perception.naming import object_id
 from robot_llm.perception.pixels import project_points
 from robot_llm.policies.scene_geometry import block_edge, bottom, top
 from robot_llm.robots.base import Robot
@@ -30,6 +31,10 @@ OCCLUDED_CONFIDENCE: Final = 0.4
 # Such a sighting within this distance of the last confident one, of an object no skill has
 # moved since, keeps the confident pose, meters.
 OCCLUDED_GATE: Final = 0.05
+# An object seen under a new id this close to where a skill just put an object of its kind and
+# size is that object, whatever its colour reads (meters).
+PUT_GATE: Final = 0.025
+PUT_MARGIN: Final = 0.01  # ... and the next such object at least this much farther
 # A block seen resting this close to the level of a lost block's top (meters), over its
 # footprint, covers it: the lost block stays where it was last seen.
 COVER_LEVEL_TOLERANCE: Final = 0.012
@@ -72,6 +77,7 @@ class SceneTracker:
         self.known: dict[str, SceneObject] = {}  # last sighting of every id
         self.view_clear = True  # whether the latest scene was seen with nothing in the way
         self.moved: set[str] = set()  # ids a skill moved since the latest perception
+        self.put: set[str] = set()  # ... of which a skill left these on the table
 
     def perceive(self, reference: Scene | None = None, clear_view: bool = True) -> Scene:
         """Capture the camera and perceive.
@@ -90,6 +96,7 @@ class SceneTracker:
             perceived = self._keep_covered(perceived)
             perceived = self._keep_standing(perceived, frame)
         self.moved.clear()
+        self.put.clear()
         for o in perceived.objects:
             if clear_view or o.id in self.known:
                 self.known[o.id] = o
@@ -97,13 +104,17 @@ class SceneTracker:
         self.view_clear = clear_view
         return perceived
 
-    def expect_at_hand(self, object_id: str | None) -> None:
+    def expect_at_hand(self, object_id: str | None, put: bool = False) -> None:
         """After a skill moved an object, expect it under the hand (where it was grasped,
-        released or pushed to), so the next perception finds it under the same id."""
+        released or pushed to), so the next perception finds it under the same id. `put`: the
+        skill left it there (a place or a push, not a pick), so the object seen there is it
+        (`_where_put`)."""
         known = self.known.get(object_id or "")
         if known is None:
             return
         self.moved.add(known.id)
+        if put:
+            self.put.add(known.id)
         x, y, _ = self.robot.state().ee_position
         self.known[known.id] = replace(known, position=(x, y, known.position[2]))
 
@@ -169,20 +180,82 @@ class SceneTracker:
         return replace(perceived, objects=(*perceived.objects, *kept))
 
     def _keep_ids(self, perceived: Scene) -> Scene:
+        put = self._where_put(perceived)
+        rest = Scene(tuple(o for i, o in enumerate(perceived.objects) if i not in put))
+        taken = {o.id for o in put.values()}
         associate = self._association()
-        reference = Scene(tuple(self.known.values()))
-        first = associate(perceived, reference)
+        reference = Scene(tuple(o for o in self.known.values() if o.id not in taken))
+        first = associate(replace(perceived, objects=rest.objects), reference)
         known = set(reference.ids)
         matched = {o.id for o in first.objects if o.id in known}
         new = [o for o in first.objects if o.id not in known]
         lost = [o for o in reference.objects if o.id not in matched]
-        if not new or not lost:
-            return first
-        second = associate(Scene(tuple(new)), Scene(tuple(lost)), REFIND_GATE)
-        lost_ids = {o.id for o in lost}
-        rename = {a.id: b.id for a, b in zip(new, second.objects, strict=True) if b.id in lost_ids}
-        objects = tuple(replace(o, id=rename.get(o.id, o.id)) for o in first.objects)
+        rename: dict[str, str] = {}
+        if new and lost:
+            second = associate(Scene(tuple(new)), Scene(tuple(lost)), REFIND_GATE)
+            lost_ids = {o.id for o in lost}
+            rename = {
+                a.id: b.id for a, b in zip(new, second.objects, strict=True) if b.id in lost_ids
+            }
+        renamed = [replace(o, id=rename.get(o.id, o.id)) for o in first.objects]
+        # A fresh id must not be one the put objects keep.
+        used = taken | {o.id for o in renamed}
+        for k, o in enumerate(renamed):
+            if o.id in taken:
+                n = 2
+                while object_id(o.color, o.kind, n) in used:
+                    n += 1
+                renamed[k] = replace(o, id=object_id(o.color, o.kind, n))
+                used.add(renamed[k].id)
+        rest_objects = iter(renamed)
+        objects = tuple(
+            put[i] if i in put else next(rest_objects) for i in range(len(perceived.objects))
+        )
         return replace(first, objects=objects)
+
+    def _where_put(self, perceived: Scene) -> dict[int, SceneObject]:
+        """The objects seen now that are an object a skill just put down: the object of its kind
+        and size nearest where the hand left it, within PUT_GATE and clearly nearer than any
+        other (PUT_MARGIN), whatever colour the camera
+        gives it (a yellow block in a shaded bowl under a warm light can read orange). The act
+        names the object: it keeps its id and colour, with the colour seen as an alternative.
+        By index in `perceived`, the object as renamed."""
+        out: dict[int, SceneObject] = {}
+        for oid in sorted(self.put):
+            m = self.known.get(oid)
+            if m is None:
+                continue
+            near = sorted(
+                (_apart(o, m), i)
+                for i, o in enumerate(perceived.objects)
+                if i not in out
+                and o.kind == m.kind
+                and o.size == m.size
+                and not self._already_there(o)
+            )
+            if not near or near[0][0] > PUT_GATE:
+                continue
+            if len(near) > 1 and near[1][0] < near[0][0] + PUT_MARGIN:
+                continue  # two about as near (a block put on one of its size): not sure
+            index = near[0][1]
+            seen = perceived.objects[index]
+            alternatives = tuple(
+                c for c in dict.fromkeys((*seen.color_alternatives, seen.color)) if c != m.color
+            )
+            out[index] = replace(seen, id=m.id, color=m.color, color_alternatives=alternatives)
+        return out
+
+    def _already_there(self, seen: SceneObject) -> bool:
+        """Whether a seen object is one known before, that nothing moved, where it was: a block
+        under the one just put on it is that block, whatever lies on it now."""
+        return any(
+            k.id not in self.moved
+            and k.kind == seen.kind
+            and k.color == seen.color
+            and _apart(k, seen) <= PUT_MARGIN
+            and abs(k.position[2] - seen.position[2]) <= PUT_MARGIN
+            for k in self.known.values()
+        )
 
     def _association(self) -> AssociateFn:
         if self._associate is None:
@@ -198,6 +271,10 @@ def _rests_on(upper: SceneObject, lower: SceneObject) -> bool:
         return False
     dx, dy = upper.position[0] - lower.position[0], upper.position[1] - lower.position[1]
     return (dx * dx + dy * dy) ** 0.5 < (block_edge(upper) + block_edge(lower)) / 2
+
+
+def _apart(a: SceneObject, b: SceneObject) -> float:
+    return float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
 
 
 def _overlaps(a: SceneObject, b: SceneObject) -> bool:

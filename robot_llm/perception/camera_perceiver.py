@@ -42,6 +42,7 @@ from robot_llm.perception.illumination import (
 from robot_llm.perception.naming import to_scene
 from robot_llm.perception.pixels import PixelMaps, camera_rays, pixel_maps
 from robot_llm.perception.quantiles import median
+from robot_llm.perception.relative_colours import separate_confused
 from robot_llm.perception.shapes import inside_convex
 from robot_llm.perception.stacks import leftover_blocks, resolve_stacks
 from robot_llm.perception.supports import Supports
@@ -149,7 +150,7 @@ class CameraPerceiver:
         if maps.z.size == 0:
             return []
         pixel = median(maps.depth[::8, ::8]) / rays.focal  # meters per pixel
-        regions = self._color_regions(maps, frame.camera, pixel)
+        regions, light = self._color_regions(maps, frame.camera, pixel)
         supports = Supports()
         found: list[Detection] = []
         free: list[np.ndarray] = []
@@ -191,6 +192,7 @@ class CameraPerceiver:
         blocks += leftover_blocks(points, supports, camera_xy, pixel)
         blocks = without_overlaps(blocks)
         self._mark_ambiguous(found + blocks, regions)
+        separate_confused(found + blocks, regions, self.palette, light.gains)
         return found + off_container_walls(blocks, found)
 
     @staticmethod
@@ -233,9 +235,11 @@ class CameraPerceiver:
             self._kept[camera] = kept
         return FrameLight(light, look, band)
 
-    def _color_regions(self, maps: PixelMaps, camera: str, pixel: float) -> list[ColorRegion]:
+    def _color_regions(
+        self, maps: PixelMaps, camera: str, pixel: float
+    ) -> tuple[list[ColorRegion], Illuminant]:
         """Pixels of each palette color above the table and inside the workspace (`pixel`:
-        the side of one on the table, meters)."""
+        the side of one on the table, meters), and the frame's light."""
         idx = self._candidates(maps)
         packed = pack_rgba(maps.rgb).ravel()[idx]
         frame_light = self._light(maps, idx, packed, camera)
@@ -263,7 +267,8 @@ class CameraPerceiver:
                 pixel,
             )
         keep = lab > 0
-        return self._regions(maps, labels, idx[keep], lab[keep], alt[keep])
+        regions = self._regions(maps, labels, idx[keep], lab[keep], alt[keep])
+        return regions, frame_light.illuminant
 
     def _candidates(self, maps: PixelMaps) -> np.ndarray:
         """Flat indices (into the maps) of the measured pixels above the table, below
