@@ -840,3 +840,24 @@ def test_the_block_just_put_down_keeps_its_id_whatever_colour_it_reads() -> None
     tracker.expect_at_hand("red_block", put=True)  # put on the blue block, and not seen
     assert tracker.perceive().get("blue_block").color == "blue"
     assert "red_block" not in tracker.scene.ids
+
+
+def test_a_block_that_reads_another_colour_where_it_stood_is_still_that_block() -> None:
+    """Objects do not change colour; the light they are seen in does. A block seen where a
+    known block stood, that nothing moved, is that block; one seen elsewhere is not."""
+    from robot_llm.execution.tracking import SceneTracker
+
+    def block(oid: str, color: str, x: float, y: float) -> SceneObject:
+        return SceneObject(oid, "block", color, "medium", (x, y, 0.06), 0.0)
+
+    first = (block("yellow_block", "yellow", 0.52, 0.0), block("red_block", "red", 0.3, 0.2))
+    then = (block("orange_block", "orange", 0.521, -0.002), block("pink_block", "pink", 0.3, -0.2))
+    looks = iter([Scene(first), Scene(then)])
+    tracker = SceneTracker(_Still((0.15, 0.0, 0.37)), lambda _frame: next(looks))  # type: ignore[arg-type]
+    tracker.perceive()
+    scene = tracker.perceive()
+    assert scene.get("yellow_block").color == "yellow"
+    assert scene.get("yellow_block").color_alternatives == ("orange",)
+    assert "orange_block" not in scene.ids
+    assert "red_block" not in scene.ids  # a pink block elsewhere is not the red one
+    assert scene.get("pink_block").color == "pink"

@@ -188,8 +188,12 @@ class SceneTracker:
         first = associate(replace(perceived, objects=rest.objects), reference)
         known = set(reference.ids)
         matched = {o.id for o in first.objects if o.id in known}
-        new = [o for o in first.objects if o.id not in known]
         lost = [o for o in reference.objects if o.id not in matched]
+        # Where a lost object stood first, then by kind and colour at any distance.
+        renamed = self._where_it_stood(list(first.objects), known, lost)
+        found = {o.id for o in renamed}
+        new = [o for o in renamed if o.id not in known]
+        lost = [o for o in lost if o.id not in found]
         rename: dict[str, str] = {}
         if new and lost:
             second = associate(Scene(tuple(new)), Scene(tuple(lost)), REFIND_GATE)
@@ -197,7 +201,7 @@ class SceneTracker:
             rename = {
                 a.id: b.id for a, b in zip(new, second.objects, strict=True) if b.id in lost_ids
             }
-        renamed = [replace(o, id=rename.get(o.id, o.id)) for o in first.objects]
+        renamed = [replace(o, id=rename.get(o.id, o.id)) for o in renamed]
         # A fresh id must not be one the put objects keep.
         used = taken | {o.id for o in renamed}
         for k, o in enumerate(renamed):
@@ -238,11 +242,31 @@ class SceneTracker:
             if len(near) > 1 and near[1][0] < near[0][0] + PUT_MARGIN:
                 continue  # two about as near (a block put on one of its size): not sure
             index = near[0][1]
-            seen = perceived.objects[index]
-            alternatives = tuple(
-                c for c in dict.fromkeys((*seen.color_alternatives, seen.color)) if c != m.color
-            )
-            out[index] = replace(seen, id=m.id, color=m.color, color_alternatives=alternatives)
+            out[index] = _as(perceived.objects[index], m)
+        return out
+
+    def _where_it_stood(
+        self, objects: list[SceneObject], known: set[str], lost: list[SceneObject]
+    ) -> list[SceneObject]:
+        """Objects seen under new ids where a lost object that nothing moved stood (its kind
+        and size, within PUT_MARGIN across and in height) are that object: objects do not
+        change colour, the light they are seen in does. It keeps its id and colour, with the
+        colour seen as an alternative."""
+        out = list(objects)
+        for k in lost:
+            if k.id in self.moved:
+                continue
+            here = [
+                i
+                for i, o in enumerate(out)
+                if o.id not in known
+                and o.kind == k.kind
+                and o.size == k.size
+                and _apart(o, k) <= PUT_MARGIN
+                and abs(o.position[2] - k.position[2]) <= PUT_MARGIN
+            ]
+            if len(here) == 1:
+                out[here[0]] = _as(out[here[0]], k)
         return out
 
     def _already_there(self, seen: SceneObject) -> bool:
@@ -271,6 +295,15 @@ def _rests_on(upper: SceneObject, lower: SceneObject) -> bool:
         return False
     dx, dy = upper.position[0] - lower.position[0], upper.position[1] - lower.position[1]
     return (dx * dx + dy * dy) ** 0.5 < (block_edge(upper) + block_edge(lower)) / 2
+
+
+def _as(seen: SceneObject, known: SceneObject) -> SceneObject:
+    """An object seen now, named as the known object it is: that object's id and colour, with
+    the colour seen (and its alternatives) as alternatives."""
+    alternatives = tuple(
+        c for c in dict.fromkeys((*seen.color_alternatives, seen.color)) if c != known.color
+    )
+    return replace(seen, id=known.id, color=known.color, color_alternatives=alternatives)
 
 
 def _apart(a: SceneObject, b: SceneObject) -> float:
