@@ -178,3 +178,24 @@ def test_an_implied_colour_needs_half_the_way_and_a_real_difference_in_hue() -> 
     # any colour gray.
     assert _other_colour(refs["brown"], "orange", refs, hues) is None
     assert _other_colour(refs["gray"], "pink", refs, hues) is None
+
+
+def test_one_block_split_between_two_colours_is_one_block() -> None:
+    from robot_llm.perception.camera_perceiver import without_overlaps
+
+    # Two well seen blocks in one place: the light split one top between two colours.
+    orange = _block("orange", (0.5, 0.0), 0.8)
+    yellow = _block("yellow", (0.505, 0.003), 0.6)
+    kept = without_overlaps([orange, yellow])
+    assert kept == [orange]
+    assert orange.alternatives == ("yellow",)
+    # Two weakly seen ones a third overlapping: one block when their colours are confusable...
+    a = _block("yellow", (0.5, 0.1), 0.5)
+    b = _block("orange", (0.5, 0.1 + 0.026), 0.3, ("yellow",))
+    assert without_overlaps([a, b]) == [a]
+    # ... two blocks side by side, seen in part, when they are not.
+    c = _block("blue", (0.5, 0.1 + 0.026), 0.3)
+    assert without_overlaps([a, c]) == [a, c]
+    # Blocks apart are both kept, however well seen.
+    d = _block("red", (0.6, 0.0), 0.9)
+    assert without_overlaps([orange, d]) == [orange, d]

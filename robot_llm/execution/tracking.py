@@ -218,12 +218,12 @@ class SceneTracker:
         return replace(first, objects=objects)
 
     def _where_put(self, perceived: Scene) -> dict[int, SceneObject]:
-        """The objects seen now that are an object a skill just put down: the object of its kind
-        and size nearest where the hand left it, within PUT_GATE and clearly nearer than any
-        other (PUT_MARGIN), whatever colour the camera
-        gives it (a yellow block in a shaded bowl under a warm light can read orange). The act
-        names the object: it keeps its id and colour, with the colour seen as an alternative.
-        By index in `perceived`, the object as renamed."""
+        """The objects seen now that are an object a skill just put down: of its kind and size
+        within PUT_GATE of where the hand left it, the one of its colour, else the one clearly
+        nearest (PUT_MARGIN), whatever colour the camera gives it (a yellow block in a shaded
+        bowl under a warm light can read orange). The act names the object: it keeps its id
+        and colour, with the colour seen as an alternative. By index in `perceived`, the
+        object as renamed."""
         out: dict[int, SceneObject] = {}
         for oid in sorted(self.put):
             m = self.known.get(oid)
@@ -235,9 +235,14 @@ class SceneTracker:
                 if i not in out
                 and o.kind == m.kind
                 and o.size == m.size
+                and _apart(o, m) <= PUT_GATE
                 and not self._already_there(o)
             )
-            if not near or near[0][0] > PUT_GATE:
+            # One of its own colour there is it; otherwise the one clearly nearest.
+            own = [(d, i) for d, i in near if perceived.objects[i].color == m.color]
+            if len(own) == 1:
+                near = own
+            if not near:
                 continue
             if len(near) > 1 and near[1][0] < near[0][0] + PUT_MARGIN:
                 continue  # two about as near (a block put on one of its size): not sure

@@ -70,6 +70,7 @@ WALL_BAND = {
 }
 MAX_SHARED = 0.25  # of a weak block's volume, shared with a well seen one
 MAX_SHARED_WEAK = 0.5  # ... with a better but also weakly seen one
+MAX_SHARED_SEEN = 0.5  # of a well seen block's volume, shared with a better seen one
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
@@ -190,8 +191,8 @@ class CameraPerceiver:
                     supports,
                 )
         blocks += leftover_blocks(points, supports, camera_xy, pixel)
-        blocks = without_overlaps(blocks)
         self._mark_ambiguous(found + blocks, regions)
+        blocks = without_overlaps(blocks)
         separate_confused(found + blocks, regions, self.palette, light.gains)
         return found + off_container_walls(blocks, found)
 
@@ -341,23 +342,44 @@ class CameraPerceiver:
 
 
 def without_overlaps(blocks: list[Detection]) -> list[Detection]:
-    """Blocks less any weakly seen one (confidence at most WEAK) that shares much of its
-    volume with a better seen block: two blocks cannot be in one place, and a face lit
-    differently from the rest of its block (a highlight, a shadowed side) can pass for a
-    block of another colour beside it. Against a well seen block (confidence above WEAK) a
-    quarter of its volume is too much; against another weakly seen one, which may be the
-    wrong one of the two (the lower blocks of a stack are often both seen in part), half."""
+    """Blocks less any that shares much of its volume with a better seen block: two blocks
+    cannot be in one place, and a face lit differently from the rest of its block (a
+    highlight, a shadowed side) can pass for a block of another colour beside it. For a
+    weakly seen block (confidence at most WEAK), a quarter of its volume shared with a well
+    seen one is too much, and half shared with another weakly seen one (which may be the wrong
+    one of the two: the lower blocks of a stack are often both seen in part), unless their
+    colours are hard to tell apart here (then a quarter: one block split in two colours). A
+    well seen block goes only when more than MAX_SHARED_SEEN of it is shared: one block whose
+    top the light split between two colours. The block kept takes the other's colour as an
+    alternative, so a command naming that colour asks rather than guesses."""
 
-    def crowded(b: Detection) -> bool:
+    def crowding(b: Detection) -> Detection | None:
         for k in blocks:
             if k is b or k.confidence <= b.confidence:
                 continue
-            limit = MAX_SHARED if k.confidence > WEAK else MAX_SHARED_WEAK
+            if b.confidence > WEAK:
+                limit = MAX_SHARED_SEEN
+            elif k.confidence > WEAK or _confusable(b, k):
+                limit = MAX_SHARED
+            else:
+                limit = MAX_SHARED_WEAK
             if _shared(b, k) > limit:
-                return True
-        return False
+                return k
+        return None
 
-    return [b for b in blocks if b.confidence > WEAK or not crowded(b)]
+    kept = []
+    for b in blocks:
+        k = crowding(b)
+        if k is None:
+            kept.append(b)
+        elif b.confidence > WEAK and b.color != k.color and b.color not in k.alternatives:
+            k.alternatives = (*k.alternatives, b.color)
+    return kept
+
+
+def _confusable(a: Detection, b: Detection) -> bool:
+    """Whether two objects' colours are ones the camera could not tell apart here."""
+    return a.color in b.alternatives or b.color in a.alternatives
 
 
 def off_container_walls(blocks: list[Detection], ground: list[Detection]) -> list[Detection]:
