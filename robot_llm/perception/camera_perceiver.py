@@ -353,9 +353,11 @@ def without_overlaps(blocks: list[Detection]) -> list[Detection]:
     top the light split between two colours. The block kept takes the other's colour as an
     alternative, so a command naming that colour asks rather than guesses."""
 
+    rank = {id(b): (b.confidence, -i) for i, b in enumerate(blocks)}  # ties: the first wins
+
     def crowding(b: Detection) -> Detection | None:
         for k in blocks:
-            if k is b or k.confidence <= b.confidence:
+            if k is b or rank[id(k)] <= rank[id(b)]:
                 continue
             if b.confidence > WEAK:
                 limit = MAX_SHARED_SEEN
