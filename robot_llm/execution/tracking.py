@@ -16,8 +16,6 @@ from typing import Final, Protocol
 import numpy as np
 
 from robot_llm.execution.verify import is_held
-from robot_llm.perception.naming import object_id
-from robot_llm.perception.pixels import project_points
 from robot_llm.policies.scene_geometry import block_edge, bottom, top
 from robot_llm.robots.base import Robot
 from robot_llm.types import CameraFrame, Scene, SceneObject
@@ -203,6 +201,8 @@ class SceneTracker:
             }
         renamed = [replace(o, id=rename.get(o.id, o.id)) for o in renamed]
         # A fresh id must not be one the put objects keep.
+        from robot_llm.perception.naming import object_id  # perception loads OpenCV
+
         used = taken | {o.id for o in renamed}
         for k, o in enumerate(renamed):
             if o.id in taken:
@@ -324,6 +324,8 @@ def _overlaps(a: SceneObject, b: SceneObject) -> bool:
 def depth_shows_top(obj: SceneObject, frame: CameraFrame) -> bool:
     """Whether the frame's depth around the image of an object's top center is the depth that
     top would have (STANDING_TOLERANCE): something of its height stands there, in view."""
+    from robot_llm.perception.pixels import project_points  # perception loads OpenCV
+
     depth = getattr(frame, "depth", None)
     if depth is None:
         return False
