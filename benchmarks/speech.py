@@ -140,6 +140,8 @@ def say(text: str, k: int) -> tuple[list[str], np.ndarray] | None:
 
 def dataset(n: int, seed: int) -> list[Utterance]:
     """Known commands: single-turn suite cases that expect a plan, shuffled by `seed`."""
+    if n <= 0:
+        return []
     cases = [c for c in load_cases() if len(c.turns) == 1 and c.turns[0][1].type == "plan"]
     random.Random(seed).shuffle(cases)
     out: list[Utterance] = []
