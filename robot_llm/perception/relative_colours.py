@@ -31,6 +31,7 @@ MIN_HUE_APART = 12.0
 MIN_SATURATION = 0.2
 DARKEST = 20.0  # 8-bit channel values below this are mostly noise: floored for the ratios
 MIN_PIXELS = 30  # an object's pixels of its colour needed to measure its chromaticity
+CLIPPED = 250.0  # a median channel this bright may be clipped: its ratios are only bounds
 
 
 def chromaticity(rgb: np.ndarray) -> np.ndarray:
@@ -112,7 +113,8 @@ def _hues_apart(a: float | None, b: float | None) -> bool:
 
 def _median_chromaticity(det: Detection, region: ColorRegion) -> np.ndarray | None:
     """The chromaticity of the median colour of the region's pixels inside the object's
-    footprint; None when too few pixels show it."""
+    footprint; None when too few pixels show it or a channel may be clipped (a gain no longer
+    shifts a clipped colour's chromaticity as it shifts the others')."""
     if len(det.footprint) < 3:
         return None
     mask = region.mask
@@ -120,4 +122,7 @@ def _median_chromaticity(det: Detection, region: ColorRegion) -> np.ndarray | No
     if np.count_nonzero(inside) < MIN_PIXELS:
         return None
     rgb = region.crop(region.maps.rgb)[mask][inside]
-    return chromaticity(np.median(rgb, axis=0))
+    colour = np.median(rgb, axis=0)
+    if (colour >= CLIPPED).any():  # the sensor's ceiling, not the light, shaped its ratios
+        return None
+    return chromaticity(colour)
