@@ -193,7 +193,8 @@ class CameraPerceiver:
         blocks += leftover_blocks(points, supports, camera_xy, pixel)
         self._mark_ambiguous(found + blocks, regions)
         blocks = without_overlaps(blocks)
-        separate_confused(found + blocks, regions, self.palette, light.gains)
+        if not light.neutral:  # in the reference light the pixels' labels are exact
+            separate_confused(found + blocks, regions, self.palette, light.gains)
         return found + off_container_walls(blocks, found)
 
     @staticmethod

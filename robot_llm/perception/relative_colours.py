@@ -117,11 +117,15 @@ def _median_chromaticity(det: Detection, region: ColorRegion) -> np.ndarray | No
     shifts a clipped colour's chromaticity as it shifts the others')."""
     if len(det.footprint) < 3:
         return None
-    mask = region.mask
-    inside = inside_convex(det.footprint, region.x[mask], region.y[mask])
+    corners = np.asarray(det.footprint, np.float64)
+    x, y = region.x, region.y
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    # Only the pixels in the footprint's bounding box are tested against the footprint.
+    near = region.mask & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    inside = inside_convex(corners, x[near], y[near])
     if np.count_nonzero(inside) < MIN_PIXELS:
         return None
-    rgb = region.crop(region.maps.rgb)[mask][inside]
+    rgb = region.crop(region.maps.rgb)[near][inside]
     colour = np.median(rgb, axis=0)
     if (colour >= CLIPPED).any():  # the sensor's ceiling, not the light, shaped its ratios
         return None
